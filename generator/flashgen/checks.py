@@ -1,0 +1,113 @@
+"""Checks that need the whole course: duplicates, references, cycles, chapter order."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from .diagnostics import Diagnostics, display_path
+from .graph import find_cycles
+from .model import Concept, Course
+
+#: Did-you-mean lookups scan every id; past this many unknown ids, skip the hint.
+MAX_SUGGESTIONS = 50
+
+
+def check_course(course: Course, diag: Diagnostics) -> None:
+    """Append every course-wide problem to ``diag``."""
+    _check_duplicate_concepts(course, diag)
+    _check_references(course, diag)
+    _check_cycles(course, diag)
+    _check_chapter_order(course, diag)
+
+
+def _check_duplicate_concepts(course: Course, diag: Diagnostics) -> None:
+    first: dict[str, Concept] = {}
+    for concept in course.concepts:
+        if concept.id in first:
+            other = first[concept.id]
+            where = f"{display_path(other.path, course.root)}:{other.location.line}"
+            diag.error(concept.location, f"duplicate concept id '{concept.id}' (also in {where})")
+        else:
+            first[concept.id] = concept
+
+
+def _check_references(course: Course, diag: Diagnostics) -> None:
+    known = {concept.id for concept in course.concepts}
+    suggestions = _Suggester(known)
+    for concept in course.concepts:
+        for kind, refs in (("prerequisite", concept.prerequisites), ("related", concept.related)):
+            seen: set[str] = set()
+            for ref in refs:
+                if ref.id in seen:
+                    diag.warning(ref.location, f"{kind} '{ref.id}' is listed twice")
+                seen.add(ref.id)
+                if ref.id not in known:
+                    hint = suggestions.hint(ref.id)
+                    diag.error(ref.location, f"unknown {kind} concept '{ref.id}'{hint}")
+                elif kind == "related" and ref.id == concept.id:
+                    diag.warning(ref.location, "a concept cannot be related to itself")
+                elif kind == "related" and ref.id in concept.prerequisite_ids:
+                    diag.warning(
+                        ref.location,
+                        f"'{ref.id}' is already a prerequisite; list it only once, there",
+                    )
+
+
+class _Suggester:
+    def __init__(self, known: set[str]):
+        self.known = sorted(known)
+        self.budget = MAX_SUGGESTIONS
+
+    def hint(self, word: str) -> str:
+        if self.budget <= 0:
+            return ""
+        self.budget -= 1
+        match = difflib.get_close_matches(word, self.known, n=1, cutoff=0.6)
+        return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _check_cycles(course: Course, diag: Diagnostics) -> None:
+    concepts = {}
+    for concept in course.concepts:
+        concepts.setdefault(concept.id, concept)
+    edges = {cid: concept.prerequisite_ids for cid, concept in concepts.items()}
+    for cycle in find_cycles(edges):
+        start, following = concepts[cycle[0]], cycle[1]
+        ref = next(r for r in start.prerequisites if r.id == following)
+        if len(cycle) == 2:
+            diag.error(ref.location, f"concept '{start.id}' lists itself as a prerequisite")
+        else:
+            diag.error(
+                ref.location,
+                "prerequisite cycle: " + " → ".join(cycle) + " (each needs the next; "
+                "remove one of these links)",
+            )
+
+
+def _check_chapter_order(course: Course, diag: Diagnostics) -> None:
+    chapter_index = {chapter.id: chapter.index for chapter in course.chapters}
+    by_id = {concept.id: concept for concept in reversed(course.concepts)}
+    for concept in course.concepts:
+        here = chapter_index.get(concept.chapter)
+        for ref in concept.prerequisites:
+            prerequisite = by_id.get(ref.id)
+            if prerequisite is None or here is None:
+                continue
+            there = chapter_index.get(prerequisite.chapter)
+            if there is not None and there > here:
+                diag.warning(
+                    ref.location,
+                    f"prerequisite '{ref.id}' is in a later chapter ('{prerequisite.chapter}') "
+                    f"than '{concept.id}' ('{concept.chapter}')",
+                )
+
+
+def load_course(root: Path, exclude: tuple[Path, ...] = ()) -> tuple[Course | None, Diagnostics]:
+    """Read the course and run every check: what ``flashgen check`` and every build do first."""
+    from .reader import read_course
+
+    course, diag = read_course(root, exclude)
+    if course is not None:
+        check_course(course, diag)
+    return course, diag

@@ -1,0 +1,113 @@
+"""Problems found in a course, each located at a file, line and column.
+
+Every stage appends to one :class:`Diagnostics` list instead of raising, so an instructor sees
+every problem at once; the CLI renders the list once, at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A position in a file; ``line`` and ``column`` count from 1 (0 means "the whole file")."""
+
+    path: Path
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    location: Location
+    severity: Severity
+    message: str
+
+    def render(self, relative_to: Path | None = None) -> str:
+        path = display_path(self.location.path, relative_to)
+        line, column = self.location.line, self.location.column
+        where = f"{path}:{line}:{column}" if line else str(path)
+        return f"{where}: {self.severity}: {self.message}"
+
+    def as_json(self, relative_to: Path | None = None) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("location")
+        return {
+            "path": str(display_path(self.location.path, relative_to)),
+            "line": self.location.line,
+            "column": self.location.column,
+            **data,
+        }
+
+
+def display_path(path: Path, relative_to: Path | None = None) -> Path:
+    """``path`` relative to ``relative_to`` (default: the working directory) when it lies inside."""
+    base = (relative_to or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base)
+    except (ValueError, OSError):
+        return path
+
+
+@dataclass
+class Diagnostics:
+    """An append-only list of diagnostics, sorted by location when read."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, location: Location, message: str) -> None:
+        self.items.append(Diagnostic(location, "error", message))
+
+    def warning(self, location: Location, message: str) -> None:
+        self.items.append(Diagnostic(location, "warning", message))
+
+    def extend(self, other: Diagnostics) -> None:
+        self.items.extend(other.items)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.sorted() if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.sorted() if d.severity == "warning"]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(set(self.items), key=lambda d: (str(d.location.path), d.location, d.message))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def render_text(self, relative_to: Path | None = None) -> str:
+        return "\n".join(d.render(relative_to) for d in self.sorted())
+
+    def render_json(self, relative_to: Path | None = None) -> str:
+        items = [d.as_json(relative_to) for d in self.sorted()]
+        summary = {"errors": len(self.errors), "warnings": len(self.warnings)}
+        return json.dumps({"diagnostics": items, **summary}, indent=2, ensure_ascii=False)
+
+    def summary(self) -> str:
+        errors, warnings = len(self.errors), len(self.warnings)
+        return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+class CourseError(Exception):
+    """Raised at the end of a stage when the course has errors; carries every diagnostic."""
+
+    def __init__(self, diagnostics: Diagnostics):
+        super().__init__(diagnostics.summary())
+        self.diagnostics = diagnostics

@@ -1,0 +1,263 @@
+"""Read YAML files into plain values that remember where they came from.
+
+PyYAML's libyaml-backed ``CSafeLoader`` composes the node tree (fast, with line numbers); this
+module walks the nodes itself, so that
+
+* scalars follow YAML 1.2's core schema: only ``true``/``false`` are booleans, so a choice
+  written ``No`` or ``on`` stays text, and ``2024-01-01`` stays text;
+* every mapping and sequence keeps the position of each key and item (:class:`YamlMap`,
+  :class:`YamlList`), for error messages;
+* duplicate keys, aliases that expand without bound, and unsupported tags become diagnostics
+  instead of silent data loss or exceptions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostics, Location
+
+try:
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
+
+    class _Parser(
+        yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer
+    ):  # type: ignore[no-redef]
+        def __init__(self, stream: str):
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+
+
+#: Largest number of values one file may expand to (guards against "billion laughs" aliases).
+MAX_NODES = 200_000
+#: Largest file accepted, in bytes.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+class YamlMap(dict[str, Any]):
+    """A mapping with the location of itself and of each key."""
+
+    location: Location
+    key_locations: dict[str, Location]
+    value_locations: dict[str, Location]
+
+    def key_location(self, key: str) -> Location:
+        return self.key_locations.get(key, self.location)
+
+    def value_location(self, key: str) -> Location:
+        return self.value_locations.get(key, self.key_location(key))
+
+
+class YamlList(list[Any]):
+    """A sequence with the location of itself and of each item."""
+
+    location: Location
+    item_locations: list[Location]
+
+    def item_location(self, index: int) -> Location:
+        if 0 <= index < len(self.item_locations):
+            return self.item_locations[index]
+        return self.location
+
+
+class _Yaml12Resolver(yaml.resolver.BaseResolver):
+    """Implicit tags of the YAML 1.2 core schema (PyYAML itself implements YAML 1.1)."""
+
+
+_Yaml12Resolver.yaml_implicit_resolvers = {}
+_RESOLVERS = [
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (
+        "tag:yaml.org,2002:int",
+        r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$",
+        "-+0123456789",
+    ),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+]
+for _tag, _pattern, _first in _RESOLVERS:
+    _Yaml12Resolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+class _Loader(_Parser, _Yaml12Resolver):  # type: ignore[misc, valid-type]
+    """libyaml's parser and composer with the YAML 1.2 resolver (no constructor: see _Builder)."""
+
+    def __init__(self, stream: str):
+        _Parser.__init__(self, stream)
+        _Yaml12Resolver.__init__(self)
+
+
+_STR = "tag:yaml.org,2002:str"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+def _location(path: Path, mark: Any) -> Location:
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+def read_text(path: Path, diagnostics: Diagnostics) -> str | None:
+    """The file's text as UTF-8 (a BOM is allowed); ``None`` with a diagnostic otherwise."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            diagnostics.error(
+                Location(path),
+                f"file is too large ({size / 1024 / 1024:.1f} MiB; the limit is "
+                f"{MAX_FILE_BYTES // 1024 // 1024} MiB): split it into several concept files",
+            )
+            return None
+        data = path.read_bytes()
+    except OSError as error:
+        diagnostics.error(Location(path), f"cannot read file: {error.strerror or error}")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        diagnostics.error(
+            Location(path, line, column),
+            f"file is not valid UTF-8 (byte 0x{data[error.start]:02x}): save it as UTF-8",
+        )
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load_yaml(path: Path, diagnostics: Diagnostics) -> Any:
+    """Parse one YAML file; ``None`` (with diagnostics) when it cannot be read or parsed."""
+    text = read_text(path, diagnostics)
+    if text is None:
+        return None
+    return parse_yaml(text, path, diagnostics)
+
+
+def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        location = _location(path, mark) if mark else Location(path)
+        problem = error.problem or "invalid YAML"
+        if "\t" in problem or "tab" in problem:
+            problem += " (indent with spaces, not tabs)"
+        context = f" {error.context}" if error.context else ""
+        diagnostics.error(location, f"YAML syntax error: {problem}{context}")
+        return None
+    except yaml.YAMLError as error:
+        diagnostics.error(Location(path), f"YAML error: {error}")
+        return None
+    except RecursionError:
+        diagnostics.error(Location(path), "YAML is nested too deeply")
+        return None
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    return _Builder(path, diagnostics).build(node)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Builder:
+    def __init__(self, path: Path, diagnostics: Diagnostics):
+        self.path = path
+        self.diagnostics = diagnostics
+        self.count = 0
+
+    def build(self, node: yaml.Node) -> Any:
+        try:
+            return self.value(node, depth=0)
+        except _TooLarge:
+            self.diagnostics.error(
+                _location(self.path, node.start_mark),
+                f"YAML expands to more than {MAX_NODES:,} values (aliases?): refusing to load it",
+            )
+            return None
+        except RecursionError:
+            self.diagnostics.error(Location(self.path), "YAML is nested too deeply")
+            return None
+
+    def value(self, node: yaml.Node, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES or depth > 100:
+            raise _TooLarge
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            items = YamlList(self.value(item, depth + 1) for item in node.value)
+            items.location = _location(self.path, node.start_mark)
+            items.item_locations = [_location(self.path, item.start_mark) for item in node.value]
+            return items
+        return self.scalar(node)
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> YamlMap:
+        result = YamlMap()
+        result.location = _location(self.path, node.start_mark)
+        result.key_locations = {}
+        result.value_locations = {}
+        for key_node, value_node in node.value:
+            key_location = _location(self.path, key_node.start_mark)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.diagnostics.error(key_location, "merge keys ('<<') are not supported")
+                continue
+            key = self.scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                self.diagnostics.error(key_location, "keys must be plain words like 'title'")
+                continue
+            if key in result:
+                first = result.key_locations[key]
+                self.diagnostics.error(
+                    key_location, f"duplicate key '{key}' (first defined on line {first.line})"
+                )
+                continue
+            result[key] = self.value(value_node, depth + 1)
+            result.key_locations[key] = key_location
+            result.value_locations[key] = _location(self.path, value_node.start_mark)
+        return result
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        value, tag = node.value, node.tag
+        if tag == _STR:
+            return value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return value.lower() == "true"
+        if tag == _INT:
+            text = value.replace("_", "")
+            if text.startswith(("0o", "0x")):
+                return int(text[2:], 8 if text[1] == "o" else 16)
+            return int(text)
+        if tag == _FLOAT:
+            lower = value.lower()
+            if lower.endswith(".inf"):
+                return -math.inf if lower.startswith("-") else math.inf
+            if lower == ".nan":
+                return math.nan
+            return float(value)
+        self.diagnostics.error(
+            _location(self.path, node.start_mark),
+            f"unsupported YAML tag '{tag}': write plain text, lists and mappings",
+        )
+        return value

@@ -1,0 +1,503 @@
+"""Turn a course folder into a :class:`~flashgen.model.Course`, reporting every invalid value.
+
+Each file is validated on its own against :mod:`flashgen.schema`; checks that need the whole
+course (references, cycles, duplicates) live in :mod:`flashgen.checks`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .diagnostics import Diagnostics, Location
+from .loader import YamlList, YamlMap, load_yaml
+from .model import (
+    Basic,
+    Chapter,
+    Cloze,
+    Concept,
+    Course,
+    MultipleChoice,
+    Question,
+    Reference,
+    TrueFalse,
+)
+
+COURSE_FILE = "course.yaml"
+YAML_SUFFIXES = (".yaml", ".yml")
+#: Folders of a course that never hold concept files.
+SKIPPED_FOLDERS = frozenset({"templates", "output", "node_modules", "__pycache__"})
+
+_ID = re.compile(r"[^\W_][\w.-]*")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^\w.]+", "-", text.strip().lower()).strip("-_.") or "id"
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "text"
+
+
+def quote_hint(value: Any) -> str:
+    if isinstance(value, bool):
+        return f'; put it in quotes if you mean the text: "{str(value).lower()}"'
+    if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
+        return f'; put it in quotes if you mean the text: "{value}"'
+    return ""
+
+
+class _Fields:
+    """Validated access to one YAML mapping against a list of :class:`schema.Key`."""
+
+    def __init__(self, mapping: YamlMap, keys: Iterable[schema.Key], what: str, diag: Diagnostics):
+        self.mapping = mapping
+        self.keys = {key.name: key for key in keys}
+        self.what = what
+        self.diag = diag
+        self.ok = True
+
+    def check_keys(self, extra_allowed: Iterable[str] = ()) -> None:
+        allowed = [*self.keys, *extra_allowed]
+        for name in self.mapping:
+            if name not in allowed:
+                hint = did_you_mean(name, allowed) or f"; expected one of: {', '.join(allowed)}"
+                self.diag.error(
+                    self.mapping.key_location(name), f"unknown key '{name}' in {self.what}{hint}"
+                )
+        for key in self.keys.values():
+            if key.required and key.name not in self.mapping:
+                self.ok = False
+                self.diag.error(
+                    self.mapping.location, f"{self.what} is missing the required key '{key.name}'"
+                )
+
+    def error(self, name: str, message: str) -> None:
+        self.ok = False
+        self.diag.error(self.mapping.value_location(name), message)
+
+    def get(self, name: str) -> Any:
+        """The validated value of key ``name``, or ``None`` (and ``self.ok = False``)."""
+        key = self.keys[name]
+        if name not in self.mapping:
+            return _DEFAULTS.get(key.type)
+        value = self.mapping[name]
+        return getattr(self, "_" + key.type.replace("-", "_"))(name, value)
+
+    def _text(self, name: str, value: Any) -> str | None:
+        if not isinstance(value, str):
+            if value is None:
+                self.error(name, f"'{name}' is empty")
+            else:
+                self.error(name, f"'{name}' must be text, not {describe(value)}{quote_hint(value)}")
+            return None
+        if not value.strip():
+            self.error(name, f"'{name}' must not be empty")
+            return None
+        return value.strip()
+
+    _markdown = _text
+
+    def _id(self, name: str, value: Any) -> str | None:
+        text = self._text(name, value)
+        if text is None:
+            return None
+        problem = id_problem(text)
+        if problem:
+            self.error(name, f"'{name}' {problem}")
+            return None
+        return text
+
+    def _boolean(self, name: str, value: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        hint = ""
+        if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+            hint = f"; write {_BOOLEAN_WORDS[value.strip().lower()]} without quotes"
+        self.error(name, f"'{name}' must be true or false, not {describe(value)}{hint}")
+        return None
+
+    def _list(self, name: str, value: Any) -> YamlList | None:
+        if value is None:
+            return YamlList()
+        if not isinstance(value, list):
+            self.error(name, f"'{name}' must be a list, like [a, b], not {describe(value)}")
+            return None
+        return value
+
+    def _items(self, name: str, value: Any, check: Any) -> tuple[Any, ...] | None:
+        items = self._list(name, value)
+        if items is None:
+            return None
+        result = []
+        for index, item in enumerate(items):
+            location = items.item_location(index)
+            problem = check(item)
+            if problem:
+                self.ok = False
+                self.diag.error(location, f"'{name}' item {index + 1} {problem}")
+            else:
+                result.append((item.strip(), location))
+        return tuple(result)
+
+    _questions = _list
+
+    def _id_list(self, name: str, value: Any) -> tuple[Reference, ...] | None:
+        items = self._items(name, value, lambda item: _text_problem(item) or id_problem(item))
+        if items is None:
+            return None
+        return tuple(Reference(text, location) for text, location in items)
+
+    def _tag_list(self, name: str, value: Any) -> tuple[str, ...] | None:
+        items = self._items(name, value, lambda item: _text_problem(item) or tag_problem(item))
+        return None if items is None else tuple(text for text, _ in items)
+
+    def _text_list(self, name: str, value: Any) -> tuple[str, ...] | None:
+        items = self._items(name, value, _text_problem)
+        return None if items is None else tuple(text for text, _ in items)
+
+    def _answers(self, name: str, value: Any) -> tuple[str, ...] | None:
+        if isinstance(value, list):
+            answers = self._text_list(name, value)
+            if answers is not None and not answers:
+                self.error(name, f"'{name}' lists no correct answer")
+                return None
+            return answers
+        text = self._text(name, value)
+        return None if text is None else (text,)
+
+
+_DEFAULTS: dict[str, Any] = {
+    "id-list": (),
+    "tag-list": (),
+    "text-list": (),
+    "markdown": "",
+    "questions": YamlList(),
+}
+_BOOLEAN_WORDS = {"true": "true", "false": "false", "yes": "true", "no": "false"}
+
+
+def _text_problem(value: Any) -> str:
+    if isinstance(value, str):
+        return "" if value.strip() else "must not be empty"
+    return f"must be text, not {describe(value)}{quote_hint(value)}"
+
+
+def id_problem(text: str) -> str:
+    """Why ``text`` is not a valid id, or an empty string."""
+    if any(ch.isspace() for ch in text):
+        return f"'{text}' cannot contain spaces; write it as '{slug(text)}'"
+    if text != text.lower():
+        return f"'{text}' must be lower case (ids become case-insensitive Anki tags); write '{slug(text)}'"
+    if not _ID.fullmatch(text):
+        return (
+            f"'{text}' may hold only letters, digits, '-', '_' and '.', starting with a letter or "
+            f"digit; write '{slug(text)}'"
+        )
+    return ""
+
+
+def tag_problem(text: str) -> str:
+    if any(ch.isspace() for ch in text):
+        return f"'{text}' cannot contain spaces (Anki separates tags with spaces); write '{slug(text)}'"
+    if '"' in text:
+        return f"'{text}' cannot contain quotes"
+    return ""
+
+
+def _require_mapping(value: Any, location: Location, what: str, diag: Diagnostics) -> bool:
+    if isinstance(value, YamlMap):
+        return True
+    if value is not None or location.line:
+        diag.error(
+            location,
+            f"{what} must be a mapping of keys like 'id:' and 'title:', not {describe(value)}",
+        )
+    else:
+        diag.error(location, f"{what} is empty")
+    return False
+
+
+def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None, Diagnostics]:
+    """Read and validate every file of the course in ``root``."""
+    diag = Diagnostics()
+    if not root.exists():
+        diag.error(Location(root), "course folder does not exist")
+        return None, diag
+    if not root.is_dir():
+        diag.error(Location(root), "is not a folder: give the folder that holds course.yaml")
+        return None, diag
+    course_file = root / COURSE_FILE
+    if not course_file.is_file():
+        diag.error(Location(course_file), "course.yaml not found: is this a course folder?")
+        return None, diag
+
+    header = _read_course_header(course_file, diag)
+    chapters = header["chapters"] if header else ()
+    chapter_ids = {chapter.id for chapter in chapters}
+    concepts = []
+    for path in find_concept_files(root, exclude, diag):
+        concept = read_concept(path, diag, chapter_ids if header else None)
+        if concept is not None:
+            concepts.append(concept)
+    if header is None:
+        return None, diag
+    course = Course(
+        id=header["id"],
+        title=header["title"],
+        tags=header["tags"],
+        chapters=chapters,
+        concepts=tuple(concepts),
+        root=root,
+        location=Location(course_file, 1, 1),
+    )
+    return course, diag
+
+
+def _read_course_header(path: Path, diag: Diagnostics) -> dict[str, Any] | None:
+    data = load_yaml(path, diag)
+    if data is None and diag.has_errors:
+        return None
+    if not _require_mapping(data, Location(path), "course.yaml", diag):
+        return None
+    fields = _Fields(data, schema.COURSE_KEYS, "course.yaml", diag)
+    fields.check_keys()
+    values = {key: fields.get(key) for key in ("id", "title", "tags")}
+    chapters = _read_chapters(data, fields, diag) if "chapters" in data else ()
+    if not fields.ok or chapters is None:
+        return None
+    return {**values, "chapters": chapters}
+
+
+def _read_chapters(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[Chapter, ...] | None:
+    items = fields._list("chapters", data["chapters"])
+    if items is None:
+        return None
+    if not items:
+        fields.error("chapters", "'chapters' must list at least one chapter")
+        return None
+    chapters: list[Chapter] = []
+    seen: dict[str, Chapter] = {}
+    for index, item in enumerate(items):
+        location = items.item_location(index)
+        if not _require_mapping(item, location, f"chapter {index + 1}", diag):
+            fields.ok = False
+            continue
+        chapter_fields = _Fields(item, schema.CHAPTER_KEYS, f"chapter {index + 1}", diag)
+        chapter_fields.check_keys()
+        chapter_id, title = chapter_fields.get("id"), chapter_fields.get("title")
+        if not chapter_fields.ok:
+            fields.ok = False
+            continue
+        if chapter_id in seen:
+            diag.error(
+                item.value_location("id"),
+                f"duplicate chapter id '{chapter_id}' "
+                f"(first used on line {seen[chapter_id].location.line})",
+            )
+            fields.ok = False
+            continue
+        chapter = Chapter(chapter_id, title, len(chapters), item.value_location("id"))
+        seen[chapter_id] = chapter
+        chapters.append(chapter)
+    return tuple(chapters)
+
+
+def find_concept_files(root: Path, exclude: Iterable[Path], diag: Diagnostics) -> list[Path]:
+    """Every YAML file below ``root`` except course.yaml, in a stable (sorted) order."""
+    excluded = {path.resolve() for path in exclude}
+    real_root = root.resolve()
+    found: list[Path] = []
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(folder)
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if not name.startswith(".")
+            and not (here == root and name in SKIPPED_FOLDERS)
+            and (here / name).resolve() not in excluded
+        )
+        for name in filenames:
+            path = here / name
+            if not name.endswith(YAML_SUFFIXES) or name.startswith("."):
+                continue
+            if here == root and name == COURSE_FILE:
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(real_root):
+                    diag.error(
+                        Location(path),
+                        f"symbolic link points outside the course folder (to {target}); "
+                        "copy the file into the course instead",
+                    )
+                    continue
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def read_concept(path: Path, diag: Diagnostics, chapter_ids: set[str] | None) -> Concept | None:
+    data = load_yaml(path, diag)
+    if data is None and diag.has_errors and _has_error_for(diag, path):
+        return None
+    if not _require_mapping(data, Location(path), "a concept file", diag):
+        return None
+    fields = _Fields(data, schema.CONCEPT_KEYS, "a concept", diag)
+    fields.check_keys()
+    values = {
+        key.name: fields.get(key.name) for key in schema.CONCEPT_KEYS if key.name != "questions"
+    }
+    chapter = values["chapter"]
+    if chapter is not None and chapter_ids is not None and chapter not in chapter_ids:
+        hint = (
+            did_you_mean(chapter, chapter_ids)
+            or f"; chapters are: {', '.join(sorted(chapter_ids))}"
+        )
+        diag.error(data.value_location("chapter"), f"unknown chapter '{chapter}'{hint}")
+    questions = _read_questions(data, fields, diag)
+    if values["id"] is None:
+        return None
+    # A concept with other invalid fields is kept (its errors are already reported) so that
+    # concepts naming it as a prerequisite are not also reported as broken.
+    return Concept(
+        id=values["id"],
+        title=values["title"] or "",
+        chapter=chapter or "",
+        prerequisites=values["prerequisites"] or (),
+        related=values["related"] or (),
+        tags=values["tags"] or (),
+        summary=values["summary"] or "",
+        questions=questions,
+        path=path,
+        location=data.value_location("id"),
+        chapter_location=data.value_location("chapter"),
+    )
+
+
+CLOZE = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
+
+
+def normalize_choice(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _check_choices(item: YamlMap, diag: Diagnostics) -> None:
+    """Report choices that make a multiple-choice question ambiguous."""
+    seen: dict[str, tuple[str, Location]] = {}
+
+    def entries(key: str) -> list[tuple[str, Location]]:
+        value = item.get(key)
+        if isinstance(value, YamlList):
+            return [(text, value.item_location(i)) for i, text in enumerate(value)]
+        return [(value, item.value_location(key))] if isinstance(value, str) else []
+
+    if not item.get("distractors"):
+        diag.error(
+            item.value_location("distractors"),
+            "a multiple-choice question needs at least one distractor (a wrong choice)",
+        )
+    for key in ("correct", "distractors"):
+        for text, location in entries(key):
+            norm = normalize_choice(text)
+            if norm not in seen:
+                seen[norm] = (key, location)
+                continue
+            first_key, first = seen[norm]
+            if first_key == "correct" and key == "distractors":
+                message = f"correct answer '{text.strip()}' is also listed as a distractor"
+            else:
+                message = f"duplicated choice '{text.strip()}' (also on line {first.line})"
+            diag.error(location, message)
+
+
+def _has_error_for(diag: Diagnostics, path: Path) -> bool:
+    return any(d.location.path == path and d.severity == "error" for d in diag.items)
+
+
+def _read_questions(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[Question, ...]:
+    items = fields.get("questions")
+    if items is None:
+        return ()
+    questions: list[Question] = []
+    seen: dict[str, Location] = {}
+    for index, item in enumerate(items):
+        location = items.item_location(index)
+        what = f"question {index + 1}"
+        if not _require_mapping(item, location, what, diag):
+            continue
+        question = _read_question(item, what, diag)
+        if question is None:
+            continue
+        if question.id in seen:
+            diag.error(
+                item.value_location("id"),
+                f"duplicate question id '{question.id}' in this concept "
+                f"(first used on line {seen[question.id].line})",
+            )
+            continue
+        seen[question.id] = question.location
+        questions.append(question)
+    return tuple(questions)
+
+
+def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | None:
+    kind = item.get("type")
+    if kind not in schema.QUESTION_KEYS:
+        if "type" not in item:
+            diag.error(item.location, f"{what} is missing the required key 'type'")
+        elif not isinstance(kind, str):
+            diag.error(item.value_location("type"), f"'type' must be text, not {describe(kind)}")
+        else:
+            hint = did_you_mean(kind, schema.QUESTION_TYPES)
+            hint = hint or f"; expected one of: {', '.join(schema.QUESTION_TYPES)}"
+            diag.error(item.value_location("type"), f"unknown question type '{kind}'{hint}")
+        fields = _Fields(item, schema.QUESTION_COMMON_KEYS, what, diag)
+        if "id" in item:
+            fields.get("id")
+        return None
+    keys = schema.QUESTION_COMMON_KEYS + schema.QUESTION_KEYS[kind]
+    fields = _Fields(item, keys, f"{what} ({kind})", diag)
+    fields.check_keys()
+    values = {key.name: fields.get(key.name) for key in keys if key.name != "type"}
+    if kind == "multiple-choice" and fields.ok:
+        _check_choices(item, diag)
+    if kind == "cloze" and values.get("text") and not CLOZE.search(values["text"]):
+        fields.error(
+            "text",
+            "cloze text has no deletion: mark what to hide as {{c1::hidden text}}",
+        )
+    question = None
+    if fields.ok:
+        common = {"id": values.pop("id"), "explanation": values.pop("explanation"),
+                  "location": item.value_location("id")}  # fmt: skip
+        if kind == "multiple-choice":
+            question = MultipleChoice(**common, **values)
+        elif kind == "true-false":
+            question = TrueFalse(**common, **values)
+        elif kind == "basic":
+            question = Basic(**common, **values)
+        else:
+            question = Cloze(**common, **values)
+    return question
