@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from pathlib import Path
 
-from .diagnostics import Diagnostics, display_path
+from .diagnostics import Diagnostics, Location, display_path
 from .graph import find_cycles
-from .model import Concept, Course
+from .markdown import image_references, is_remote
+from .model import Concept, Course, MultipleChoice
 
 #: Did-you-mean lookups scan every id; past this many unknown ids, skip the hint.
 MAX_SUGGESTIONS = 50
@@ -19,6 +21,7 @@ def check_course(course: Course, diag: Diagnostics) -> None:
     _check_references(course, diag)
     _check_cycles(course, diag)
     _check_chapter_order(course, diag)
+    _check_images(course, diag)
 
 
 def _check_duplicate_concepts(course: Course, diag: Diagnostics) -> None:
@@ -101,6 +104,47 @@ def _check_chapter_order(course: Course, diag: Diagnostics) -> None:
                     f"prerequisite '{ref.id}' is in a later chapter ('{prerequisite.chapter}') "
                     f"than '{concept.id}' ('{concept.chapter}')",
                 )
+
+
+def _markdown_fields(concept: Concept) -> Iterator[tuple[str, Location]]:
+    yield concept.summary, concept.where("summary")
+    for question in concept.questions:
+        for key in MARKDOWN_KEYS:
+            text = getattr(question, key, None)
+            if isinstance(text, str):
+                yield text, question.where(key)
+        if isinstance(question, MultipleChoice):
+            for text in question.choices:
+                yield text, question.where("correct" if text in question.correct else "distractors")
+
+
+MARKDOWN_KEYS = ("question", "statement", "front", "back", "text", "explanation")
+
+
+def _check_images(course: Course, diag: Diagnostics) -> None:
+    """Every image must be a file inside the course folder, written as Markdown."""
+    root = course.root.resolve()
+    for concept in course.concepts:
+        base = concept.path.parent
+        for text, location in _markdown_fields(concept):
+            if "<img" in text.lower():
+                diag.error(
+                    location,
+                    "write images as Markdown, ![description](path/to/image.png), not <img>",
+                )
+            for src in image_references(text):
+                if is_remote(src):
+                    diag.error(
+                        location,
+                        f"image '{src}' is not a file in the course; download it "
+                        "into the course folder (cards must work offline)",
+                    )
+                    continue
+                target = (base / src).resolve()
+                if not target.is_relative_to(root):
+                    diag.error(location, f"image '{src}' is outside the course folder")
+                elif not target.is_file():
+                    diag.error(location, f"image '{src}' not found (looked for {target})")
 
 
 def load_course(root: Path, exclude: tuple[Path, ...] = ()) -> tuple[Course | None, Diagnostics]:

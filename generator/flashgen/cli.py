@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .build import OUTPUT_KINDS
+from .build import build as run_build
 from .checks import load_course
-from .diagnostics import Diagnostics, plural
+from .diagnostics import CourseError, Diagnostics, plural
 
 COURSE_DIR = click.argument(
     "course_dir",
@@ -61,8 +63,9 @@ def check(course_dir: Path, output_format: str) -> None:
         if len(diag):
             click.echo(diag.render_text())
         if course is not None and not diag.has_errors:
-            counts = f"{plural(len(course.concepts), 'concept')}, {plural(course.question_count, 'question')}"
-            click.echo(f"{course_dir}: {counts}; {diag.summary()}", err=bool(False))
+            concepts = plural(len(course.concepts), "concept")
+            questions = plural(course.question_count, "question")
+            click.echo(f"{course_dir}: {concepts}, {questions}; {diag.summary()}")
         else:
             click.echo(f"{course_dir}: {diag.summary()}")
     sys.exit(1 if diag.has_errors else 0)
@@ -72,3 +75,58 @@ def report(diag: Diagnostics) -> None:
     """Print diagnostics to standard error (used by commands that write files)."""
     if len(diag):
         click.echo(diag.render_text(), err=True)
+
+
+#: Exit status when an output file cannot be written (permissions, full disk, ...).
+EXIT_WRITE_FAILED = 3
+
+
+@main.command()
+@COURSE_DIR
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    default="output",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write into (created if missing).",
+)
+@click.option(
+    "--only",
+    type=click.Choice(OUTPUT_KINDS),
+    help="Build only the Anki deck (apkg) or only the PDFs (pdf).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+def build(course_dir: Path, output_dir: Path, only: str | None, quiet: bool) -> None:
+    """Check the course in COURSE_DIR (default: cards) and build it into OUTPUT.
+
+    \b
+    Writes:
+      OUTPUT/<course-id>.apkg   the Anki deck: import it with File > Import
+    \b
+    Rebuild and re-import after every edit: notes are matched by their ids, so edited
+    notes update in place, new ones are added, and every review is kept. Set
+    SOURCE_DATE_EPOCH for byte-identical output.
+
+    The course is checked first; with any error nothing is written.
+
+    \b
+    Exit status: 0 built, 1 the course has errors, 2 bad command line,
+    3 an output file could not be written.
+    """
+    kinds = (only,) if only else OUTPUT_KINDS
+    try:
+        result = run_build(course_dir, output_dir, kinds)
+    except CourseError as error:
+        report(error.diagnostics)
+        click.echo(f"{course_dir}: {error.diagnostics.summary()}; nothing written", err=True)
+        sys.exit(1)
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        click.echo(f"error: cannot write{where}: {error.strerror or error}", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
+    report(result.diagnostics)
+    if not quiet:
+        for path in result.written:
+            click.echo(f"wrote {path}")

@@ -50,8 +50,9 @@ def display_path(path: Path, relative_to: Path | None = None) -> Path:
     """``path`` relative to ``relative_to`` (default: the working directory) when it lies inside."""
     base = (relative_to or Path.cwd()).resolve()
     try:
-        return path.resolve().relative_to(base)
-    except (ValueError, OSError):
+        # Resolve only the folder: a symbolic link is shown under its own name, not its target's.
+        return (path.parent.resolve() / path.name).relative_to(base)
+    except (ValueError, OSError, RuntimeError):
         return path
 
 

@@ -87,6 +87,8 @@ _RESOLVERS = [
         "-+.0123456789",
     ),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    # Not part of YAML 1.2; resolved only so that a plain `<<` key is reported as unsupported.
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", ["<"]),
 ]
 for _tag, _pattern, _first in _RESOLVERS:
     _Yaml12Resolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
@@ -111,6 +113,14 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 def _location(path: Path, mark: Any) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
+
+
+def _char_at(text: str, mark: Any) -> str:
+    """The character at a parser mark (libyaml's marks count characters, from 0)."""
+    lines = text.split("\n")
+    if 0 <= mark.line < len(lines):
+        return lines[mark.line][mark.column : mark.column + 1]
+    return ""
 
 
 def read_text(path: Path, diagnostics: Diagnostics) -> str | None:
@@ -157,7 +167,7 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         mark = error.problem_mark or error.context_mark
         location = _location(path, mark) if mark else Location(path)
         problem = error.problem or "invalid YAML"
-        if "\t" in problem or "tab" in problem:
+        if "\t" in problem or "tab" in problem or (mark and _char_at(text, mark) == "\t"):
             problem += " (indent with spaces, not tabs)"
         context = f" {error.context}" if error.context else ""
         diagnostics.error(location, f"YAML syntax error: {problem}{context}")

@@ -6,6 +6,7 @@ from input that passed validation, so their invariants hold everywhere downstrea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -29,6 +30,11 @@ class Question:
     id: str
     explanation: str
     location: Location
+    #: Where each key's value starts, for diagnostics found while rendering.
+    field_locations: Mapping[str, Location]
+
+    def where(self, key: str) -> Location:
+        return self.field_locations.get(key, self.location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,10 @@ class Concept:
     path: Path
     location: Location
     chapter_location: Location
+    field_locations: Mapping[str, Location]
+
+    def where(self, key: str) -> Location:
+        return self.field_locations.get(key, self.location)
 
     @property
     def prerequisite_ids(self) -> tuple[str, ...]:

@@ -134,8 +134,11 @@ class _Fields:
         if isinstance(value, bool):
             return value
         hint = ""
-        if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
-            hint = f"; write {_BOOLEAN_WORDS[value.strip().lower()]} without quotes"
+        word = value.strip().lower() if isinstance(value, str) else ""
+        if word in ("true", "false"):
+            hint = f"; write {word} without quotes"
+        elif word in _BOOLEAN_WORDS:
+            hint = f"; write {_BOOLEAN_WORDS[word]} (only true and false are booleans)"
         self.error(name, f"'{name}' must be true or false, not {describe(value)}{hint}")
         return None
 
@@ -196,7 +199,7 @@ _DEFAULTS: dict[str, Any] = {
     "markdown": "",
     "questions": YamlList(),
 }
-_BOOLEAN_WORDS = {"true": "true", "false": "false", "yes": "true", "no": "false"}
+_BOOLEAN_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false"}
 
 
 def _text_problem(value: Any) -> str:
@@ -210,7 +213,10 @@ def id_problem(text: str) -> str:
     if any(ch.isspace() for ch in text):
         return f"'{text}' cannot contain spaces; write it as '{slug(text)}'"
     if text != text.lower():
-        return f"'{text}' must be lower case (ids become case-insensitive Anki tags); write '{slug(text)}'"
+        return (
+            f"'{text}' must be lower case (ids become case-insensitive Anki tags); "
+            f"write '{slug(text)}'"
+        )
     if not _ID.fullmatch(text):
         return (
             f"'{text}' may hold only letters, digits, '-', '_' and '.', starting with a letter or "
@@ -221,7 +227,10 @@ def id_problem(text: str) -> str:
 
 def tag_problem(text: str) -> str:
     if any(ch.isspace() for ch in text):
-        return f"'{text}' cannot contain spaces (Anki separates tags with spaces); write '{slug(text)}'"
+        return (
+            f"'{text}' cannot contain spaces (Anki separates tags with spaces); "
+            f"write '{slug(text)}'"
+        )
     if '"' in text:
         return f"'{text}' cannot contain quotes"
     return ""
@@ -346,7 +355,11 @@ def find_concept_files(root: Path, exclude: Iterable[Path], diag: Diagnostics) -
             if here == root and name == COURSE_FILE:
                 continue
             if path.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):  # a loop of links (RuntimeError before 3.13)
+                    diag.error(Location(path), "symbolic link loop: cannot read the file")
+                    continue
                 if not target.is_relative_to(real_root):
                     diag.error(
                         Location(path),
@@ -393,6 +406,7 @@ def read_concept(path: Path, diag: Diagnostics, chapter_ids: set[str] | None) ->
         path=path,
         location=data.value_location("id"),
         chapter_location=data.value_location("chapter"),
+        field_locations=data.value_locations,
     )
 
 
@@ -491,7 +505,8 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
     question = None
     if fields.ok:
         common = {"id": values.pop("id"), "explanation": values.pop("explanation"),
-                  "location": item.value_location("id")}  # fmt: skip
+                  "location": item.value_location("id"),
+                  "field_locations": item.value_locations}  # fmt: skip
         if kind == "multiple-choice":
             question = MultipleChoice(**common, **values)
         elif kind == "true-false":

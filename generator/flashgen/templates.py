@@ -14,7 +14,7 @@ import jinja2
 
 @cache
 def default_templates_dir() -> Path:
-    """The templates shipped with flashgen (inside the wheel, or the repository's ``templates/``)."""
+    """flashgen's own templates: inside the wheel, or the repository's ``templates/``."""
     packaged = Path(__file__).parent / "templates"
     if packaged.is_dir():
         return packaged
