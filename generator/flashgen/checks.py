@@ -107,6 +107,7 @@ def _check_chapter_order(course: Course, diag: Diagnostics) -> None:
 
 
 def _markdown_fields(concept: Concept) -> Iterator[tuple[str, Location]]:
+    yield concept.title, concept.where("title")
     yield concept.summary, concept.where("summary")
     for question in concept.questions:
         for key in MARKDOWN_KEYS:

@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
 
 #: Largest number of values one file may expand to (guards against "billion laughs" aliases).
 MAX_NODES = 200_000
+#: Deepest nesting of lists and mappings accepted.
+MAX_DEPTH = 100
 #: Largest file accepted, in bytes.
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
@@ -169,8 +171,12 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         problem = error.problem or "invalid YAML"
         if "\t" in problem or "tab" in problem or (mark and _char_at(text, mark) == "\t"):
             problem += " (indent with spaces, not tabs)"
-        context = f" {error.context}" if error.context else ""
-        diagnostics.error(location, f"YAML syntax error: {problem}{context}")
+        context = error.context or ""
+        if context.startswith("while"):  # "... while scanning a quoted scalar"
+            message = f"{problem} {context}"
+        else:  # "expected a single document in the stream, but found another document"
+            message = f"{context}, {problem}" if context else problem
+        diagnostics.error(location, f"YAML syntax error: {message}")
         return None
     except yaml.YAMLError as error:
         diagnostics.error(Location(path), f"YAML error: {error}")
@@ -189,6 +195,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    pass
+
+
 class _Builder:
     def __init__(self, path: Path, diagnostics: Diagnostics):
         self.path = path
@@ -198,6 +208,12 @@ class _Builder:
     def build(self, node: yaml.Node) -> Any:
         try:
             return self.value(node, depth=0)
+        except _TooDeep:
+            self.diagnostics.error(
+                _location(self.path, node.start_mark),
+                f"YAML is nested more than {MAX_DEPTH} levels deep (an alias inside itself?)",
+            )
+            return None
         except _TooLarge:
             self.diagnostics.error(
                 _location(self.path, node.start_mark),
@@ -210,8 +226,10 @@ class _Builder:
 
     def value(self, node: yaml.Node, depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_NODES or depth > 100:
+        if self.count > MAX_NODES:
             raise _TooLarge
+        if depth > MAX_DEPTH:
+            raise _TooDeep
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
