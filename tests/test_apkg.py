@@ -31,7 +31,9 @@ PINNED_FIELDS = {
     "flashgen-multiple-choice": [
         "Question", "Choices", "Answer", "Explanation", "Context", "CardCode", "Reserved",
     ],
-    "flashgen-true-false": ["Statement", "Answer", "Explanation", "Context", "CardCode", "Reserved"],
+    "flashgen-true-false": [
+        "Statement", "Answer", "Explanation", "Context", "CardCode", "Reserved",
+    ],
     "flashgen-basic": ["Front", "Back", "Explanation", "Context", "CardCode", "Reserved"],
     "flashgen-cloze": ["Text", "Explanation", "Context", "CardCode", "Reserved"],
 }  # fmt: skip

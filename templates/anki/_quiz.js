@@ -1,13 +1,13 @@
 /* flashgen quiz cards (multiple choice, true/false): pick on the front, verdict on the back.
  *
  * Included (by Jinja2) into the front AND the back template of quiz note types, and re-run
- * on the back through {{FrontSide}}; every run is idempotent. Rules that keep it working on
+ * on the back through the FrontSide field; every run is idempotent. Rules that keep it working on
  * Anki desktop, AnkiWeb, AnkiDroid and AnkiMobile (see templates/anki/FIELDS.md):
  *  - everything inside one IIFE: no top-level const/let (desktop re-runs this on one page);
  *  - the pick travels front -> back in sessionStorage only, keyed by the card code, reset on
  *    every front render; losing it only costs the verdict ("No choice selected");
  *  - the back is recognised by the .fg-back element that the back template opens BEFORE
- *    {{FrontSide}}; the correct key(s) exist only there (data-answer), never on the front;
+ *    the FrontSide field; the correct key(s) exist only there (data-answer), never on the front;
  *  - field text is read from the DOM, never pasted into JS strings;
  *  - choices get class "tappable" + onclick so AnkiMobile does not flip the card on a tap;
  *  - no DOMContentLoaded (fires once on desktop), no Math.random (order is fixed at build).
@@ -133,7 +133,7 @@
 
   function setupBack(quiz, back) {
     var verdict = back.querySelector(".fg-verdict");
-    /* AnkiDroid parses the back as a new page: the {{FrontSide}} copy of this script runs
+    /* AnkiDroid parses the back as a new page: the the FrontSide field copy of this script runs
        before the verdict line exists. The back template's own copy, at the end, does it. */
     if (!verdict) return false;
     var answer = keysOf(back.getAttribute("data-answer"));
