@@ -88,9 +88,10 @@ class NoteRenderer:
                     for key, index in zip(keys, order, strict=True)
                 )
                 correct = range(len(question.correct))
+                select = ' data-select="multiple"' if len(question.correct) > 1 else ""
                 values |= {
                     "Question": md(question.question, base),
-                    "Choices": f'<ol class="fg-choices">{items}</ol>',
+                    "Choices": f'<ol class="fg-choices"{select}>{items}</ol>',
                     "Answer": " ".join(
                         sorted(k for k, i in zip(keys, order, strict=True) if i in correct)
                     ),
