@@ -126,7 +126,7 @@ class _Fields:
             return None
         problem = id_problem(text)
         if problem:
-            self.error(name, f"'{name}' {problem}")
+            self.error(name, f"{name} {problem}")
             return None
         return text
 

@@ -1,0 +1,429 @@
+"""Markdown with ``$math$`` rendered to Typst markup, for the printed cards and study guide.
+
+The text goes through the same markdown-it parser as the Anki HTML (:func:`flashgen.markdown.
+parser`), so both outputs agree on what a text means. Every character of the course's text that
+Typst markup gives a meaning (``#``, ``$``, ``*``, ``_``, ``@``, ``<``, ...) is escaped; the only
+Typst code in the output is what this module writes itself: a handful of standard functions
+(``emph``, ``strong``, ``raw``, ``list``, ...) plus four hooks every template defines and
+passes to ``eval`` as its scope:
+
+``fg-image(path, alt)``  an image from the course folder (``path`` is root-relative);
+``fg-blank(hint)``       a cloze deletion on the front of a card (``hint`` may be empty);
+``fg-answer(body)``      revealed cloze text on the back of a card;
+``fg-tex(source, block)`` a formula that could not be converted, shown as its LaTeX source.
+
+LaTeX math becomes Typst math with ``tex2typst`` (see docs/pdf.md for why not pandoc). A
+converted formula may still be something Typst rejects (``\\foo`` becomes the unknown
+variable ``foo``), so :meth:`TypstRenderer.finish` typesets every distinct formula once, in one
+small document, and any formula that fails to convert or to typeset prints as its LaTeX source
+in monospace, with a warning naming the file and line where it was written.
+
+Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` validates them all in
+one Typst run and returns the function that substitutes the final markup. Callers may apply it
+to each string or to a whole JSON document at once (placeholders are private-use characters
+that never survive :func:`escape`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from markdown_it.token import Token
+
+from .diagnostics import Location
+from .markdown import ALLOWED_TAGS, media_name, parser, resolve_image
+
+#: Characters that start Typst markup syntax somewhere (at a line start, after a word, in
+#: pairs...). Escaping them all, always, is simpler and safer than escaping by context; a
+#: backslash before any of them is valid Typst and prints the character itself.
+SPECIAL = frozenset("\\#$*_@<>[]`~/\"'=-+.:")
+_ESCAPES = {ord(c): "\\" + c for c in SPECIAL}
+
+# Private-use characters the renderer uses as markers inside text. Course text containing them
+# is escaped (never mistaken for a marker).
+_ANSWER_OPEN, _ANSWER_CLOSE, _BLANK_OPEN, _BLANK_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
+_MATH_OPEN, _MATH_CLOSE = "\ue010", "\ue011"
+_MARKERS = re.compile("[\ue000-\ue01f]")
+for _marker in range(0xE000, 0xE020):
+    _ESCAPES[_marker] = f'#"\\u{{{_marker:x}}}"'
+_PLACEHOLDER = re.compile(f"{_MATH_OPEN}([0-9]+){_MATH_CLOSE}")
+_CLOZE_MARKER = re.compile(f"({_ANSWER_OPEN}|{_ANSWER_CLOSE}|{_BLANK_OPEN}[0-9]+{_BLANK_CLOSE})")
+
+#: A cloze deletion as Anki writes it (the same pattern the checker uses).
+CLOZE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
+
+#: Image formats Typst can typeset.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"})
+_TAG = re.compile(r"<[^>]*>")
+_BREAK_TAG = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
+_TAG_NAME = re.compile(r"^</?([a-zA-Z][a-zA-Z0-9]*)")
+
+
+def escape(text: str) -> str:
+    """``text`` as Typst markup that prints exactly ``text``."""
+    text = text.translate(_ESCAPES)
+    # A line break or tab inside text is just a space; only the renderer decides on breaks.
+    return text.replace("\n", " ").replace("\t", " ")
+
+
+def string(text: str) -> str:
+    """``text`` as a Typst string literal (for code arguments such as link targets)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+@cache
+def tex_to_typst(tex: str) -> str | None:
+    """Typst math for a LaTeX formula, or None when tex2typst cannot convert it."""
+    import tex2typst
+
+    try:
+        result = tex2typst.tex2typst(tex.strip())
+    except (ValueError, RuntimeError):
+        return None
+    # A "$" in the result would end the math early; such a formula stays LaTeX source.
+    return result if result and "$" not in result.replace("\\$", "") else None
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    tex: str
+    block: bool
+
+
+@dataclass
+class TypstRenderer:
+    """Renders Markdown to Typst markup, collecting images and formulas.
+
+    ``media_prefix`` is the root-relative folder the caller copies :attr:`media` into.
+    """
+
+    root: Path
+    media_prefix: str = "/media"
+    #: file name under ``media_prefix`` -> image file in the course.
+    media: dict[str, Path] = field(default_factory=dict)
+    #: (location, message) pairs for the caller's diagnostics.
+    warnings: list[tuple[Location, str]] = field(default_factory=list)
+    formulas: list[Formula] = field(default_factory=list)
+    _formula_ids: dict[Formula, int] = field(default_factory=dict)
+    _formula_uses: dict[int, list[Location]] = field(default_factory=dict)
+    _names: dict[Path, str] = field(default_factory=dict)
+
+    # -- public API ------------------------------------------------------------------------
+
+    def render(
+        self,
+        text: str,
+        base_dir: Path,
+        where: Location,
+        inline: bool = False,
+        cloze: str | None = None,
+    ) -> str:
+        """Typst markup for Markdown ``text`` written at ``where``, in a file in ``base_dir``.
+
+        ``cloze`` is None for ordinary text, ``"front"`` to replace every deletion by a blank
+        (or its hint) and ``"back"`` to show the deleted text marked as the answer.
+        """
+        if not text:
+            return ""
+        hints: list[str] = []
+        if cloze is not None:
+            text = _prepare_cloze(text, cloze == "front", hints)
+        md = parser()
+        state = _State(base_dir=base_dir, where=where, hints=hints)
+        if inline:
+            tokens = md.parseInline(text, {})
+            return self._inline(tokens[0].children or [], state, 0).strip()
+        return self._blocks(md.parse(text, {}), state).strip()
+
+    def finish(self) -> Callable[[str], str]:
+        """Check every formula once; return the function that puts the final math in place."""
+        final = check_formulas(self.formulas)
+        for number, ok in enumerate(final):
+            if ok is None:
+                formula = self.formulas[number]
+                for location in self._formula_uses.get(number, []):
+                    self.warnings.append(
+                        (
+                            location,
+                            f"formula ${formula.tex.strip()}$ cannot be converted to Typst "
+                            "math; it is printed as LaTeX source",
+                        )
+                    )
+        replacements = [
+            _math_markup(formula, typst)
+            for formula, typst in zip(self.formulas, final, strict=True)
+        ]
+
+        def substitute(text: str, json_string: bool = False) -> str:
+            def one(match: re.Match[str]) -> str:
+                value = replacements[int(match.group(1))]
+                return json.dumps(value, ensure_ascii=False)[1:-1] if json_string else value
+
+            return _PLACEHOLDER.sub(one, text)
+
+        return substitute
+
+    def render_now(self, text: str, base_dir: Path, where: Location, **options: object) -> str:
+        """:meth:`render` and :meth:`finish` in one go (for tests and one-off texts)."""
+        markup = self.render(text, base_dir, where, **options)  # type: ignore[arg-type]
+        return self.finish()(markup)
+
+    # -- blocks ------------------------------------------------------------------------------
+
+    def _blocks(self, tokens: Sequence[Token], state: _State) -> str:
+        out: list[str] = []
+        for index, token in enumerate(tokens):
+            kind = token.type
+            if token.map:
+                state.line = token.map[0]
+            if kind == "inline":
+                out.append(self._inline(token.children or [], state, state.line))
+            elif kind == "paragraph_open":
+                continue
+            elif kind == "paragraph_close":
+                out.append("" if token.hidden else "\n\n")
+            elif kind == "heading_open":
+                out.append("#block(above: 0.8em, below: 0.5em, strong[")
+            elif kind == "heading_close":
+                out.append("])\n\n")
+            elif kind in ("bullet_list_open", "ordered_list_open"):
+                first = next((t for t in tokens[index:] if t.type == "paragraph_open"), None)
+                tight = first is not None and first.hidden
+                if kind == "bullet_list_open":
+                    out.append(f"#list(tight: {str(tight).lower()}, ")
+                else:
+                    start = int(token.attrs.get("start", 1) or 1)
+                    out.append(f"#enum(tight: {str(tight).lower()}, start: {start}, ")
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                out.append(")\n\n")
+            elif kind == "list_item_open":
+                out.append("[")
+            elif kind == "list_item_close":
+                out.append("], ")
+            elif kind == "blockquote_open":
+                out.append("#quote(block: true)[")
+            elif kind == "blockquote_close":
+                out.append("]\n\n")
+            elif kind in ("code_block", "fence"):
+                lang = token.info.strip().split(" ", 1)[0] if token.info else ""
+                language = f"lang: {string(lang)}, " if lang else ""
+                out.append(f"#raw(block: true, {language}{string(token.content.rstrip())})\n\n")
+            elif kind in ("math_block", "math_block_label"):
+                out.append(self._math(token.content, True, state) + "\n\n")
+            elif kind == "hr":
+                out.append("#line(length: 100%, stroke: 0.5pt)\n\n")
+            elif kind == "html_block":
+                text = _TAG.sub(" ", token.content).strip()
+                if text:
+                    out.append(escape(" ".join(text.split())) + "\n\n")
+            elif kind == "table_open":
+                columns = _table_columns(tokens, index)
+                out.append(f"#table(columns: {columns}, ")
+            elif kind == "table_close":
+                out.append(")\n\n")
+            elif kind in ("th_open", "td_open"):
+                out.append("strong[" if kind == "th_open" else "[")
+            elif kind in ("th_close", "td_close"):
+                out.append("], ")
+            # thead/tbody/tr open and close carry nothing in Typst's flat cell list.
+        return "".join(out)
+
+    # -- inline ------------------------------------------------------------------------------
+
+    def _inline(self, tokens: Sequence[Token], state: _State, line: int) -> str:
+        out: list[str] = []
+        for token in tokens:
+            kind = token.type
+            if kind == "text":
+                out.append(self._text(token.content, state))
+            elif kind == "softbreak":
+                out.append(" ")
+            elif kind == "hardbreak":
+                out.append("#linebreak()")
+            elif kind in ("em_open", "strong_open", "s_open"):
+                name = {"em_open": "emph", "strong_open": "strong", "s_open": "strike"}[kind]
+                out.append(f"#{name}[")
+            elif kind in ("em_close", "strong_close", "s_close"):
+                out.append("]")
+            elif kind == "code_inline":
+                out.append(state.leaf(f"#raw({string(token.content)})"))
+            elif kind in ("math_inline", "math_inline_double"):
+                out.append(state.leaf(self._math(token.content, kind != "math_inline", state)))
+            elif kind == "link_open":
+                href = str(token.attrs.get("href", ""))
+                state.links.append(_safe_url(href))
+                out.append(f"#link({string(href)})[" if state.links[-1] else "")
+            elif kind == "link_close":
+                out.append("]" if state.links.pop() else "")
+            elif kind == "image":
+                out.append(self._image(token, state))
+            elif kind == "html_inline":
+                out.append(_html_inline(token.content))
+            elif token.children:
+                out.append(self._inline(token.children, state, line))
+            else:
+                out.append(self._text(token.content, state))
+        return "".join(out)
+
+    def _text(self, text: str, state: _State) -> str:
+        if not _MARKERS.search(text):
+            return state.leaf(escape(text))
+        out = []
+        for part in _CLOZE_MARKER.split(text):
+            if part == _ANSWER_OPEN:
+                state.answer += 1
+            elif part == _ANSWER_CLOSE:
+                state.answer = max(0, state.answer - 1)
+            elif part.startswith(_BLANK_OPEN):
+                hint = state.hints[int(part[1:-1])]
+                out.append(f"#fg-blank({string(hint)})")
+            elif part:
+                out.append(state.leaf(escape(part)))
+        return "".join(out)
+
+    def _math(self, tex: str, block: bool, state: _State) -> str:
+        formula = Formula(tex.strip(), block)
+        number = self._formula_ids.get(formula)
+        if number is None:
+            number = self._formula_ids[formula] = len(self.formulas)
+            self.formulas.append(formula)
+        where = state.where
+        location = Location(
+            where.path, where.line + state.line, where.column if not state.line else 0
+        )
+        self._formula_uses.setdefault(number, []).append(location)
+        return f"{_MATH_OPEN}{number}{_MATH_CLOSE}"
+
+    def _image(self, token: Token, state: _State) -> str:
+        src = str(token.attrs.get("src", ""))
+        alt = token.content or ""
+        path = resolve_image(src, state.base_dir, self.root)
+        if path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
+            if path is not None:
+                self.warnings.append(
+                    (state.where, f"image {src} is not a format Typst can print; showing its text")
+                )
+            return escape(alt)
+        name = self._names.get(path)
+        if name is None:
+            name = self._names[path] = media_name(path)
+            self.media[name] = path
+        return f"#fg-image({string(self.media_prefix + '/' + name)}, {string(alt)})"
+
+
+@dataclass
+class _State:
+    base_dir: Path
+    where: Location
+    hints: list[str]
+    line: int = 0
+    answer: int = 0
+    links: list[bool] = field(default_factory=list)
+
+    def leaf(self, markup: str) -> str:
+        """Wrap a piece of text, code or math as cloze answer while inside a deletion."""
+        return f"#fg-answer[{markup}]" if self.answer and markup.strip() else markup
+
+
+def _prepare_cloze(text: str, front: bool, hints: list[str]) -> str:
+    """Replace ``{{cN::text::hint}}`` by marker characters the Markdown parser passes through."""
+    text = _MARKERS.sub("", text)
+
+    def one(match: re.Match[str]) -> str:
+        body, _, hint = match.group(2).partition("::")
+        if front:
+            hints.append(hint.strip())
+            return f"{_BLANK_OPEN}{len(hints) - 1}{_BLANK_CLOSE}"
+        return f"{_ANSWER_OPEN}{body}{_ANSWER_CLOSE}"
+
+    return CLOZE.sub(one, text)
+
+
+def _html_inline(tag: str) -> str:
+    """A line break for ``<br>``; nothing for formatting tags (their text is kept); anything
+    else, such as ``<eos>`` written in running text, is printed as the text it is."""
+    if _BREAK_TAG.match(tag.strip()):
+        return "#linebreak()"
+    if tag.startswith(("<!--", "<?", "<!")):
+        return ""
+    name = _TAG_NAME.match(tag)
+    if name and name.group(1).lower() in ALLOWED_TAGS:
+        return ""
+    return escape(tag)
+
+
+def _table_columns(tokens: Sequence[Token], start: int) -> int:
+    count = 0
+    for token in tokens[start:]:
+        if token.type in ("th_open", "td_open"):
+            count += 1
+        elif token.type == "tr_close":
+            break
+    return max(count, 1)
+
+
+def _safe_url(href: str) -> bool:
+    return href.lower().startswith(("http://", "https://", "mailto:"))
+
+
+def _math_markup(formula: Formula, typst_math: str | None) -> str:
+    if typst_math is None:
+        block = "true" if formula.block else "false"
+        return f"#fg-tex({string(formula.tex)}, {block})"
+    return f"$ {typst_math} $" if formula.block else f"${typst_math}$"
+
+
+# -- checking formulas ---------------------------------------------------------------------------
+
+_ERROR_LINE = re.compile(r"┌─ [^\n]*?:(\d+):\d+")
+
+
+def check_formulas(formulas: Sequence[Formula]) -> list[str | None]:
+    """Typst math for each formula, or None where conversion or typesetting fails.
+
+    All formulas are typeset in one document, one per line; a formula Typst rejects is found
+    from the error's line number and dropped, and the rest are tried again.
+    """
+    converted: list[str | None] = [tex_to_typst(f.tex) for f in formulas]
+    for number, typst_math in enumerate(converted):
+        if typst_math in _known_bad:
+            converted[number] = None
+    pending = {
+        i for i, typst_math in enumerate(converted) if typst_math and typst_math not in _known_good
+    }
+    while pending:
+        order = sorted(pending)
+        source = "".join(f"#box[${converted[i]}$]\n" for i in order)
+        failed = _typeset_errors(source)
+        if failed is None:
+            _known_good.update(dict.fromkeys(converted[i] for i in order))  # type: ignore[misc]
+            break
+        bad = {order[line - 1] for line in failed if 0 < line <= len(order)}
+        if not bad:  # an error we cannot place: give up on every pending formula
+            bad = set(order)
+        for number in bad:
+            _known_bad.add(converted[number])  # type: ignore[arg-type]
+            converted[number] = None
+        pending -= bad
+    return converted
+
+
+_known_good: dict[str | None, None] = {}
+_known_bad: set[str] = set()
+
+
+def _typeset_errors(source: str) -> list[int] | None:
+    """Lines with errors when ``source`` is typeset, or None when it typesets cleanly."""
+    import typst
+
+    try:
+        typst.compile(source.encode(), format="pdf")
+    except typst.TypstError as error:
+        lines = [int(n) for n in _ERROR_LINE.findall(str(error.diagnostic))]
+        return lines or [0]
+    return None

@@ -1,0 +1,219 @@
+"""The YAML loader: YAML 1.2 scalars, positions, duplicate keys and hostile input."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flashgen import loader
+from flashgen.diagnostics import Diagnostics
+from flashgen.loader import YamlList, YamlMap, load_yaml, parse_yaml
+
+FILE = Path("f.yaml")
+
+
+def parse(text: str) -> tuple[object, Diagnostics]:
+    diag = Diagnostics()
+    return parse_yaml(text, FILE, diag), diag
+
+
+def messages(diag: Diagnostics) -> list[str]:
+    return [d.render() for d in diag.sorted()]
+
+
+def test_uses_libyaml() -> None:
+    assert yaml.__with_libyaml__
+    assert loader._Parser is yaml.cyaml.CParser
+    assert issubclass(loader._Loader, yaml.cyaml.CParser)
+    assert isinstance(loader._Loader("a: 1\n"), yaml.cyaml.CParser)
+
+
+@pytest.mark.parametrize(
+    "scalar",
+    ["No", "no", "on", "On", "off", "yes", "Yes", "y", "n", "2024-01-01", "12:30", "1_000",
+     "0b101", "NaN", "=", "<", "1.2.3"],
+)  # fmt: skip
+def test_yaml_1_1_scalars_stay_text(scalar: str) -> None:
+    value, diag = parse(f"value: {scalar}\n")
+    assert value == {"value": scalar}
+    assert isinstance(value["value"], str)  # type: ignore[index]
+    assert not len(diag)
+
+
+@pytest.mark.parametrize(
+    ("scalar", "expected"),
+    [("true", True), ("false", False), ("True", True), ("FALSE", False), ("1", 1), ("-7", -7),
+     ("0o17", 15), ("0x1F", 31), ("1.5", 1.5), ("1e3", 1000.0), (".inf", math.inf),
+     ("-.Inf", -math.inf), ("~", None), ("null", None), ("", None)],
+)  # fmt: skip
+def test_yaml_1_2_core_scalars(scalar: str, expected: object) -> None:
+    value, diag = parse(f"value: {scalar}\n")
+    assert isinstance(value, dict)
+    assert value["value"] == expected
+    assert type(value["value"]) is type(expected)
+    assert not len(diag)
+
+
+def test_nan_and_quoted_scalars() -> None:
+    value, _ = parse("a: .nan\nb: 'true'\nc: \"1\"\nd: !!str 12\n")
+    assert isinstance(value, dict)
+    assert math.isnan(value["a"])
+    assert (value["b"], value["c"], value["d"]) == ("true", "1", "12")
+
+
+def test_positions_of_keys_values_and_items() -> None:
+    text = "id: alpha\nlist:\n  - one\n  -   two\nflow: [x,  y]\nnested:\n  key: value\n"
+    value, diag = parse(text)
+    assert not len(diag)
+    assert isinstance(value, YamlMap)
+    assert (value.location.line, value.location.column) == (1, 1)
+    assert value.key_location("list").line == 2
+    assert (value.value_location("id").line, value.value_location("id").column) == (1, 5)
+    items = value["list"]
+    assert isinstance(items, YamlList)
+    assert [(loc.line, loc.column) for loc in items.item_locations] == [(3, 5), (4, 7)]
+    flow = value["flow"]
+    assert [(loc.line, loc.column) for loc in flow.item_locations] == [(5, 8), (5, 12)]
+    nested = value["nested"]
+    assert (nested.key_location("key").line, nested.key_location("key").column) == (7, 3)
+    # Unknown keys and indexes fall back to the enclosing position.
+    assert value.key_location("missing") == value.location
+    assert items.item_location(9) == items.location
+
+
+def test_positions_count_characters_not_bytes() -> None:
+    value, _ = parse("title: Café – ünïcode\nnext: [é, x]\n")
+    assert isinstance(value, YamlMap)
+    assert [loc.column for loc in value["next"].item_locations] == [8, 11]
+
+
+def test_duplicate_key_is_an_error_and_the_first_value_wins() -> None:
+    value, diag = parse("title: One\nid: x\ntitle: Two\n")
+    assert value == {"title": "One", "id": "x"}
+    assert messages(diag) == ["f.yaml:3:1: error: duplicate key 'title' (first defined on line 1)"]
+
+
+def test_duplicate_key_in_a_nested_mapping() -> None:
+    _, diag = parse("questions:\n  - id: a\n    type: basic\n    id: b\n")
+    assert messages(diag) == ["f.yaml:4:5: error: duplicate key 'id' (first defined on line 2)"]
+
+
+def test_alias_bomb_is_refused() -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        refs = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    value, diag = parse("\n".join(lines) + "\n")
+    assert value is None
+    [error] = diag.errors
+    assert "expands to more than 200,000 values" in error.message
+    assert "refusing to load it" in error.message
+
+
+def test_small_aliases_are_fine() -> None:
+    value, diag = parse("a: &x [1, 2]\nb: *x\n")
+    assert value == {"a": [1, 2], "b": [1, 2]}
+    assert not len(diag)
+
+
+def test_recursive_alias_is_refused() -> None:
+    value, diag = parse("a: &x [*x]\n")
+    assert value is None
+    assert "nested more than 100 levels" in diag.errors[0].message
+
+
+def test_merge_keys_are_refused() -> None:
+    value, diag = parse("base: &b {x: 1}\nthing:\n  <<: *b\n  y: 2\n")
+    assert isinstance(value, dict)
+    assert value["thing"] == {"y": 2}
+    assert messages(diag) == ["f.yaml:3:3: error: merge keys ('<<') are not supported"]
+
+
+def test_quoted_double_angle_is_an_ordinary_key() -> None:
+    value, diag = parse("'<<': text\n")
+    assert value == {"<<": "text"}
+    assert not len(diag)
+
+
+def test_unsupported_tag() -> None:
+    value, diag = parse("x: !custom thing\n")
+    assert value == {"x": "thing"}
+    assert messages(diag) == [
+        "f.yaml:1:4: error: unsupported YAML tag '!custom': write plain text, lists and mappings"
+    ]
+
+
+def test_complex_keys_are_refused() -> None:
+    _, diag = parse("? [a, b]\n: 1\n")
+    assert messages(diag) == ["f.yaml:1:3: error: keys must be plain words like 'title'"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: [b\nc: d\n", "f.yaml:2:2: error: YAML syntax error: did not find expected ',' or ']'"
+         " while parsing a flow sequence"),
+        ("a: 1\n---\nb: 2\n", "f.yaml:2:1: error: YAML syntax error: expected a single document"
+         " in the stream, but found another document"),
+        ("a: b: c\n", "f.yaml:1:5: error: YAML syntax error: mapping values are not allowed in"
+         " this context"),
+        ("a:\n\t- b\n", "f.yaml:2:1: error: YAML syntax error: found character that cannot start"
+         " any token (indent with spaces, not tabs) while scanning for the next token"),
+    ],
+)  # fmt: skip
+def test_syntax_errors_have_a_position_and_a_readable_message(text: str, message: str) -> None:
+    value, diag = parse(text)
+    assert value is None
+    assert messages(diag) == [message]
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_empty_documents_are_none_without_errors(text: str) -> None:
+    value, diag = parse(text)
+    assert value is None
+    assert not len(diag)
+
+
+def test_deep_nesting_is_refused_without_recursion_error() -> None:
+    value, diag = parse("a: " + "[" * 150 + "]" * 150 + "\n")
+    assert value is None
+    assert diag.has_errors
+
+
+def test_load_yaml_accepts_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_bytes("\ufeffid: a\r\ntitle: Café\r\n".encode())
+    diag = Diagnostics()
+    value = load_yaml(path, diag)
+    assert value == {"id": "a", "title": "Café"}
+    assert isinstance(value, YamlMap)
+    assert value.key_location("title").line == 2
+    assert not len(diag)
+
+
+def test_load_yaml_reports_invalid_utf8_with_position(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_bytes(b"id: a\ntitle: ok\nsummary: caf\xe9\n")
+    diag = Diagnostics()
+    assert load_yaml(path, diag) is None
+    assert messages(diag) == [
+        f"{path}:3:13: error: file is not valid UTF-8 (byte 0xe9): save it as UTF-8"
+    ]
+
+
+def test_load_yaml_refuses_huge_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 10)
+    path = tmp_path / "a.yaml"
+    path.write_text("id: a-long-enough-value\n", encoding="utf-8")
+    diag = Diagnostics()
+    assert load_yaml(path, diag) is None
+    assert "file is too large" in diag.errors[0].message
+
+
+def test_load_yaml_reports_unreadable_paths(tmp_path: Path) -> None:
+    diag = Diagnostics()
+    assert load_yaml(tmp_path / "missing.yaml", diag) is None
+    assert diag.errors[0].message.startswith("cannot read file: ")
