@@ -6,6 +6,23 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from hypothesis import settings
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    settings = None
+
+if settings is not None:
+    # "ci": the same examples on every run, so a red CI always means a real change.
+    # "fuzz": a long local search: HYPOTHESIS_PROFILE=fuzz pytest tests/test_robustness.py
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    settings.register_profile("fuzz", max_examples=20_000, print_blob=True)
+    settings.register_profile("dev", print_blob=True)
+    import os
+
+    settings.load_profile(
+        os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+    )
+
 from flashgen.checks import load_course
 from flashgen.model import Course
 from support import write_course

@@ -478,7 +478,7 @@ def _read_questions(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[
 
 def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | None:
     kind = item.get("type")
-    if kind not in schema.QUESTION_KEYS:
+    if not isinstance(kind, str) or kind not in schema.QUESTION_KEYS:
         if "type" not in item:
             diag.error(item.location, f"{what} is missing the required key 'type'")
         elif not isinstance(kind, str):
