@@ -145,6 +145,8 @@ def write_apkg(
         try:
             package.write_to_db(connection.cursor(), timestamp, itertools.count(timestamp * 1000))
             connection.commit()
+        except sqlite3.Error as error:  # a full disk or file-size limit shows up here first
+            raise OSError(f"cannot write the deck's database ({error})") from error
         finally:
             connection.close()
         date = _zip_date(timestamp)

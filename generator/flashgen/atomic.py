@@ -16,22 +16,39 @@ from pathlib import Path
 TEMP_PREFIX = ".flashgen-tmp-"
 
 
+class OutputError(Exception):
+    """An output file could not be written; the previous file at ``path`` is unchanged."""
+
+    def __init__(self, path: Path, error: OSError):
+        super().__init__(f"cannot write {path}: {error.strerror or error}")
+        self.path = path
+        self.reason = error.strerror or str(error)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target`` atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target.parent)
-    fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=target.parent)
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise IsADirectoryError(21, "a folder is in the way", str(target))
+        remove_stale_temporaries(target.parent)
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=target.parent)
+        os.close(fd)
+    except OSError as error:
+        raise OutputError(target, error) from error
     temporary = Path(name)
     try:
-        yield temporary
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644 & ~_umask())
-        os.replace(temporary, target)
+        try:
+            yield temporary
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o644 & ~_umask())
+            os.replace(temporary, target)
+        except OSError as error:
+            raise OutputError(target, error) from error
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             temporary.unlink()
 
 
