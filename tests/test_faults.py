@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from anki.collection import Collection
-from ankitools import import_apkg
-from support import SEED_COURSE, concept_yaml, write_course
 
+from ankitools import import_apkg
 from flashgen.atomic import TEMP_PREFIX
+from support import SEED_COURSE, concept_yaml, write_course
 
 EXIT_WRITE_FAILED = 3
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import jinja2
 
+from .diagnostics import Diagnostics, Location
+
 
 @cache
 def default_templates_dir() -> Path:
@@ -26,6 +28,7 @@ def template_dirs(course_dir: Path | None) -> list[Path]:
     dirs = []
     if course_dir is not None and (course_dir / "templates").is_dir():
         dirs.append(course_dir / "templates")
+
     dirs.append(default_templates_dir())
     return dirs
 
@@ -43,3 +46,26 @@ def template_environment(course_dir: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+
+
+def template_error(error: jinja2.TemplateError) -> Diagnostics:
+    """A template's own error as a located diagnostic (a course's override may be broken)."""
+    filename = getattr(error, "filename", None)
+    line = getattr(error, "lineno", None) or 0
+    if filename is None:
+        # Runtime errors (an undefined name, a missing include) carry their position in the
+        # traceback, which Jinja2 rewrites to point into the template file.
+        frame = error.__traceback__
+        while frame is not None:
+            name = frame.tb_frame.f_code.co_filename
+            if not name.endswith(".py") and not name.startswith("<") and Path(name).is_file():
+                filename, line = name, frame.tb_lineno
+            frame = frame.tb_next
+    if isinstance(error, jinja2.TemplateNotFound):
+        message = f"template not found: {error.name}"
+    else:
+        message = f"template error: {error.message or error}"
+    diag = Diagnostics()
+    path = Path(filename) if filename else Path("templates")
+    diag.error(Location(path, line, 1 if line else 0), message)
+    return diag
