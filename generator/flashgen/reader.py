@@ -347,6 +347,7 @@ def find_concept_files(root: Path, exclude: Iterable[Path], diag: Diagnostics) -
             if not name.startswith(".")
             and not (here == root and name in SKIPPED_FOLDERS)
             and (here / name).resolve() not in excluded
+            and not _is_linked_folder(here / name, real_root, diag)
         )
         for name in filenames:
             path = here / name
@@ -369,6 +370,24 @@ def find_concept_files(root: Path, exclude: Iterable[Path], diag: Diagnostics) -
                     continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _is_linked_folder(path: Path, real_root: Path, diag: Diagnostics) -> bool:
+    """Symbolic links to folders are not followed: inside the course their files are read
+    under their real path; outside it they would pull in files nobody reviewed."""
+    if not path.is_symlink():
+        return False
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        target = None
+    if target is None or not target.is_relative_to(real_root):
+        diag.error(
+            Location(path),
+            f"symbolic link to a folder outside the course (to {target}); "
+            "copy the files into the course instead",
+        )
+    return True
 
 
 def read_concept(path: Path, diag: Diagnostics, chapter_ids: set[str] | None) -> Concept | None:
