@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import shutil
 import sqlite3
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-import genanki
-import jinja2
+if TYPE_CHECKING:  # genanki is imported where a deck is written (it takes ~50 ms to load)
+    import genanki
+    import jinja2
 
-from .cards import Card, StudySet
+from . import identity
+from .cards import StudySet
 from .identity import deck_id, letters
 from .markdown import HtmlRenderer
-from .model import Basic, Cloze, Course, MultipleChoice, TrueFalse
+from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
 from .notetypes import FIELDS, build_note_types
 
 # genanki warns about HTML it does not recognise; fields here are already sanitised.
@@ -35,115 +41,227 @@ def deck_name(*titles: str) -> str:
     return "::".join(" ".join(title.replace("::", ":").split()) for title in titles)
 
 
-class NoteRenderer:
-    """Fills each note type's fields from a card (HTML, sanitised)."""
+#: One concept's notes as far as they depend on its own file and the course id only: rendered
+#: title and summary HTML, the concept note's GUID and card code, and for each question
+#: ``(kind, guid, code, leading fields)`` (every field before Context, CardCode, Reserved).
+#: Plain tuples and strings, so that the build cache can store it with :mod:`marshal`.
+ConceptNotes = tuple[str, str, str, str, tuple[tuple[str, str, str, tuple[str, ...]], ...]]
 
-    def __init__(self, study: StudySet):
-        self.study = study
-        self.course = study.course
-        self.html = HtmlRenderer(self.course.root)
-        self._titles: dict[str, str] = {}
+#: The fields every note type ends with; the course-level parts filled in by :func:`assemble`.
+_TRAILING = ("Context", "CardCode", "Reserved")
+
+
+def render_concept(concept: Concept, course_id: str, html: HtmlRenderer) -> ConceptNotes:
+    """Render every field of a concept's notes that does not depend on other files."""
+    base = concept.path.parent
+    md = html.render
+    questions = []
+    for question in concept.questions:
+        guid = identity.note_guid(course_id, concept.id, question.id)
+        code = identity.card_code(course_id, concept.id, question.id)
+        values = {"Explanation": md(question.explanation, base)}
+        if isinstance(question, MultipleChoice):
+            order = identity.choice_order_for(guid, len(question.choices))
+            keys = letters(len(order))
+            items = "".join(
+                f'<li class="fg-choice" data-key="{key}"><span class="fg-key">{key}</span> '
+                f'<span class="fg-text">{md(question.choices[index], base, inline=True)}'
+                "</span></li>"
+                for key, index in zip(keys, order, strict=True)
+            )
+            correct = range(len(question.correct))
+            select = ' data-select="multiple"' if len(question.correct) > 1 else ""
+            values |= {
+                "Question": md(question.question, base),
+                "Choices": f'<ol class="fg-choices"{select}>{items}</ol>',
+                "Answer": " ".join(
+                    sorted(k for k, i in zip(keys, order, strict=True) if i in correct)
+                ),
+            }
+        elif isinstance(question, TrueFalse):
+            values |= {
+                "Statement": md(question.statement, base),
+                "Answer": "True" if question.answer else "False",
+            }
+        elif isinstance(question, Basic):
+            values |= {"Front": md(question.front, base), "Back": md(question.back, base)}
+        elif isinstance(question, Cloze):
+            values |= {"Text": md(question.text, base)}
+        leading = tuple(values[name] for name in FIELDS[question.kind][: -len(_TRAILING)])
+        questions.append((question.kind, guid, code, leading))
+    return (
+        md(concept.title, base, inline=True),
+        md(concept.summary, base),
+        identity.note_guid(course_id, concept.id),
+        identity.card_code(course_id, concept.id),
+        tuple(questions),
+    )
+
+
+class _ConceptLike(Protocol):
+    id: str
+    chapter: str
+    tags: tuple[str, ...]
 
     @property
-    def media(self) -> dict[str, Path]:
-        return self.html.media
+    def prerequisite_ids(self) -> tuple[str, ...]: ...
 
-    def title(self, concept_id: str) -> str:
-        if concept_id not in self._titles:
-            concept = self.course.concept(concept_id)
-            text = concept.title if concept else concept_id
-            base = concept.path.parent if concept else self.course.root
-            self._titles[concept_id] = self.html.render(text, base, inline=True)
-        return self._titles[concept_id]
+    @property
+    def related_ids(self) -> tuple[str, ...]: ...
 
-    def links(self, concept_ids: Iterable[str]) -> str:
-        items = "".join(f"<li>{self.title(cid)}</li>" for cid in dict.fromkeys(concept_ids))
+
+class _CourseLike(Protocol):
+    id: str
+    title: str
+    tags: tuple[str, ...]
+    chapters: tuple[Chapter, ...]
+    root: Path
+
+
+@dataclass
+class AnkiPackage:
+    """What goes into the .apkg: note types, decks, and each deck's notes in order."""
+
+    models: dict[str, genanki.Model]
+    parent: tuple[int, str]
+    #: ``(deck id, deck name, notes)``; a note is ``(kind, guid, fields, tags, due)``.
+    decks: list[tuple[int, str, list[tuple[str, str, list[str], str, int]]]]
+
+
+def assemble(
+    course: _CourseLike,
+    order: Sequence[_ConceptLike],
+    notes: Mapping[str, ConceptNotes],
+    learn_after: Mapping[str, Sequence[str]],
+    models: dict[str, genanki.Model],
+    html: HtmlRenderer,
+) -> AnkiPackage:
+    """Put each concept's rendered notes into decks, adding what depends on the whole course:
+    links to other concepts, the context line, tags and the learning-order position."""
+    titles: dict[str, str] = {cid: rendered[0] for cid, rendered in notes.items()}
+
+    def title(cid: str) -> str:
+        if cid not in titles:  # an unknown id: reported by the checks, never built
+            titles[cid] = html.render(cid, course.root, inline=True)
+        return titles[cid]
+
+    def links(ids: Iterable[str]) -> str:
+        items = "".join(f"<li>{title(cid)}</li>" for cid in dict.fromkeys(ids))
         return f'<ul class="fg-links">{items}</ul>' if items else ""
 
-    def fields(self, card: Card) -> list[str]:
-        concept, question = card.concept, card.question
-        base = concept.path.parent
-        md = self.html.render
-        context = " › ".join(
-            (escape(self.course.title), escape(card.chapter.title), self.title(concept.id))
-        )
-        common = {"Context": context, "CardCode": card.code, "Reserved": ""}
-        if question is None:
-            values = {
-                "Title": self.title(concept.id),
-                "Summary": md(concept.summary, base),
-                "LearnBefore": self.links(concept.prerequisite_ids),
-                "LearnAfter": self.links(self.study.learn_after.get(concept.id, ())),
-                "Related": self.links(concept.related_ids),
-            }
-        else:
-            values = {"Explanation": md(question.explanation, base)}
-            if isinstance(question, MultipleChoice):
-                order = self.study.choice_order(card)
-                keys = letters(len(order))
-                items = "".join(
-                    f'<li class="fg-choice" data-key="{key}"><span class="fg-key">{key}</span> '
-                    f'<span class="fg-text">{md(question.choices[index], base, inline=True)}'
-                    "</span></li>"
-                    for key, index in zip(keys, order, strict=True)
-                )
-                correct = range(len(question.correct))
-                select = ' data-select="multiple"' if len(question.correct) > 1 else ""
-                values |= {
-                    "Question": md(question.question, base),
-                    "Choices": f'<ol class="fg-choices"{select}>{items}</ol>',
-                    "Answer": " ".join(
-                        sorted(k for k, i in zip(keys, order, strict=True) if i in correct)
-                    ),
-                }
-            elif isinstance(question, TrueFalse):
-                values |= {
-                    "Statement": md(question.statement, base),
-                    "Answer": "True" if question.answer else "False",
-                }
-            elif isinstance(question, Basic):
-                values |= {"Front": md(question.front, base), "Back": md(question.back, base)}
-            elif isinstance(question, Cloze):
-                values |= {"Text": md(question.text, base)}
-        values |= common
-        return [values[name] for name in FIELDS[card.kind]]
-
-
-def build_package(study: StudySet, env: jinja2.Environment) -> tuple[genanki.Package, NoteRenderer]:
-    course = study.course
-    models = build_note_types(env)
-    renderer = NoteRenderer(study)
+    chapters = {chapter.id: chapter for chapter in course.chapters}
     decks = {
-        chapter.id: genanki.Deck(
-            deck_id(course, chapter.id), deck_name(course.title, chapter.title)
-        )
+        chapter.id: (deck_id(course, chapter.id), deck_name(course.title, chapter.title), [])
         for chapter in course.chapters
     }
-    for card in study.cards:
-        note = genanki.Note(
-            model=models[card.kind],
-            fields=renderer.fields(card),
-            tags=list(card.tags),
-            guid=card.guid,
-            due=card.position,
+    prefix = {
+        chapter.id: f"{escape(course.title)} › {escape(chapter.title)} › "
+        for chapter in course.chapters
+    }
+    position = 0
+    for concept in order:
+        own_title, summary, guid, code, questions = notes[concept.id]
+        chapter = chapters[concept.chapter]
+        tags = dict.fromkeys(
+            [
+                f"course::{course.id}",
+                f"chapter::{concept.chapter}",
+                f"concept::{concept.id}",
+                *course.tags,
+                *concept.tags,
+            ]
         )
-        decks[card.chapter.id].add_note(note)
-    for model in models.values():
-        for deck in decks.values():
+        tag_text = " " + " ".join(tags) + " "
+        context = prefix[chapter.id] + own_title
+        deck_notes = decks[chapter.id][2]
+        fields = [
+            own_title,
+            summary,
+            links(concept.prerequisite_ids),
+            links(learn_after.get(concept.id, ())),
+            links(concept.related_ids),
+            context,
+            code,
+            "",
+        ]
+        deck_notes.append(("concept", guid, fields, tag_text, position))
+        position += 1
+        for kind, question_guid, question_code, leading in questions:
+            fields = [*leading, context, question_code, ""]
+            deck_notes.append((kind, question_guid, fields, tag_text, position))
+            position += 1
+    return AnkiPackage(models, (deck_id(course), deck_name(course.title)), list(decks.values()))
+
+
+def build_package(study: StudySet, env: jinja2.Environment) -> tuple[AnkiPackage, HtmlRenderer]:
+    """The deck of a study set; the renderer returned holds the media files it references."""
+    course = study.course
+    models = build_note_types(env)
+    html = HtmlRenderer(course.root)
+    notes: dict[str, ConceptNotes] = {}
+    for concept in course.concepts:
+        if concept.id not in notes:
+            notes[concept.id] = render_concept(concept, course.id, html)
+    return assemble(course, study.order, notes, study.learn_after, models, html), html
+
+
+def _card_ords(model: genanki.Model) -> Callable[[list[str]], list[int]]:
+    """Which cards a note of ``model`` gets: genanki's rules (``Note.cards``), computed once."""
+    import genanki
+
+    if model.model_type == genanki.Model.CLOZE:
+        qfmt = model.templates[0]["qfmt"]
+        names = set(
+            re.findall(r"{{[^}]*?cloze:(?:[^}]?:)*(.+?)}}", qfmt)
+            + re.findall("<%cloze:(.+?)%>", qfmt)
+        )
+        positions = [
+            next((i for i, f in enumerate(model.fields) if f["name"] == name), -1) for name in names
+        ]
+
+        def cloze(fields: list[str]) -> list[int]:
+            ords: set[int] = set()
+            for index in positions:
+                value = fields[index] if index >= 0 else ""
+                ords.update(int(m) - 1 for m in _CLOZE_NUMBER.findall(value) if int(m) > 0)
+            return list(ords)
+
+        return cloze
+    requirements = [(ord_, {"any": any, "all": all}[op], req) for ord_, op, req in model._req]
+
+    def front_back(fields: list[str]) -> list[int]:
+        return [ord_ for ord_, op, req in requirements if op(fields[i] for i in req)]
+
+    return front_back
+
+
+_CLOZE_NUMBER = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
+
+
+def write_apkg(package: AnkiPackage, media: dict[str, Path], path: Path, timestamp: int) -> None:
+    """Write ``package`` to ``path`` (which the caller makes atomic) reproducibly.
+
+    genanki writes the collection's schema, decks and note types; the notes and cards are
+    inserted here in bulk, row for row what genanki's per-note ``write_to_db`` would insert
+    (same ids, order and values) at a fraction of the cost.
+    """
+    import genanki
+
+    decks = [genanki.Deck(*package.parent)]
+    for deck_number, name, _ in package.decks:
+        deck = genanki.Deck(deck_number, name)
+        for model in package.models.values():
             deck.add_model(model)
-    parent = genanki.Deck(deck_id(course), deck_name(course.title))
-    return genanki.Package([parent, *decks.values()]), renderer
-
-
-def write_apkg(
-    package: genanki.Package, media: dict[str, Path], path: Path, timestamp: int
-) -> None:
-    """Write ``package`` to ``path`` (which the caller makes atomic) reproducibly."""
+        decks.append(deck)
     with tempfile.TemporaryDirectory(prefix="flashgen-") as scratch:
         database = Path(scratch) / "collection.anki2"
         connection = sqlite3.connect(database)
         try:
-            package.write_to_db(connection.cursor(), timestamp, itertools.count(timestamp * 1000))
+            connection.execute("PRAGMA journal_mode=OFF")
+            connection.execute("PRAGMA synchronous=OFF")
+            cursor = connection.cursor()
+            _write_collection(cursor, decks, timestamp)
+            _insert_notes(cursor, package, itertools.count(timestamp * 1000), int(timestamp))
             connection.commit()
         except sqlite3.Error as error:  # a full disk or file-size limit shows up here first
             raise OSError(f"cannot write the deck's database ({error})") from error
@@ -151,7 +269,10 @@ def write_apkg(
             connection.close()
         date = _zip_date(timestamp)
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            _add(archive, "collection.anki2", database.read_bytes(), date)
+            # Streamed from the file: the collection is never held in memory whole.
+            entry = archive.open(_info("collection.anki2", date), "w")
+            with open(database, "rb") as source, entry as target:
+                shutil.copyfileobj(source, target, 1 << 20)
             names = sorted(media)
             index = {str(i): name for i, name in enumerate(names)}
             _add(archive, "media", json.dumps(index, sort_keys=True).encode(), date)
@@ -159,11 +280,80 @@ def write_apkg(
                 _add(archive, number, media[name].read_bytes(), date)
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes, date: tuple[int, ...]) -> None:
+def _write_collection(cursor: sqlite3.Cursor, decks: list[genanki.Deck], timestamp: int) -> None:
+    """The schema and the ``col`` row exactly as ``genanki.Package.write_to_db`` leaves them.
+
+    genanki re-reads, updates and re-writes the whole decks and note-types JSON once per deck,
+    which costs seconds at a few hundred chapters; the end result is computed here directly.
+    That includes a genanki quirk: it keys note types by integer id on top of the string keys
+    it read back, so the last two decks' versions of each note type both appear in the JSON
+    (Anki keeps the last one).
+    """
+    from genanki.apkg_col import APKG_COL
+    from genanki.apkg_schema import APKG_SCHEMA
+
+    cursor.executescript(APKG_SCHEMA)
+    cursor.executescript(APKG_COL)
+    decks_text, models_text = cursor.execute("SELECT decks, models FROM col").fetchone()
+    decks_json = json.loads(decks_text)
+    for deck in decks:
+        decks_json[str(deck.deck_id)] = deck.to_json()
+    models_json: dict[Any, Any] = json.loads(models_text)
+    with_models = [deck for deck in decks if deck.models]
+    if len(with_models) >= 2:
+        for model_id, model in with_models[-2].models.items():
+            models_json[str(model_id)] = json.loads(
+                json.dumps(model.to_json(timestamp, with_models[-2].deck_id))
+            )
+    if with_models:
+        for model_id, model in with_models[-1].models.items():
+            models_json[model_id] = model.to_json(timestamp, with_models[-1].deck_id)
+    cursor.execute("UPDATE col SET decks = ?", (json.dumps(decks_json),))
+    cursor.execute("UPDATE col SET models = ?", (json.dumps(models_json),))
+
+
+def _insert_notes(
+    cursor: sqlite3.Cursor, package: AnkiPackage, ids: Iterator[int], mod: int
+) -> None:
+    """Every note and card, in deck order: the rows genanki's ``Note.write_to_db`` writes."""
+    cards_of = {kind: _card_ords(model) for kind, model in package.models.items()}
+    model_ids = {kind: model.model_id for kind, model in package.models.items()}
+    sort_index = {kind: model.sort_field_index for kind, model in package.models.items()}
+    note_rows: list[tuple[object, ...]] = []
+    card_rows: list[tuple[object, ...]] = []
+    for deck_number, _, notes in package.decks:
+        for kind, guid, fields, tags, due in notes:
+            note_id = next(ids)
+            note_rows.append(
+                (note_id, guid, model_ids[kind], mod, -1, tags, "\x1f".join(fields),
+                 fields[sort_index[kind]], 0, 0, "")
+            )  # fmt: skip
+            for ord_ in cards_of[kind](fields):
+                card_rows.append(
+                    (next(ids), note_id, deck_number, ord_, mod, -1, 0, 0, due,
+                     0, 0, 0, 0, 0, 0, 0, 0, "")
+                )  # fmt: skip
+    cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", note_rows)
+    del note_rows
+    cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", card_rows)
+
+
+#: zlib level 1: a third of level 6's time on a 40 MB collection, for a 10% larger file.
+_COMPRESS_LEVEL = 1
+
+
+def _info(name: str, date: tuple[int, ...]) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=date)  # type: ignore[arg-type]
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data, compresslevel=6)
+    # ZipFile.open(info, "w") reads the level from the info (3.13 renamed the attribute).
+    level = "compress_level" if hasattr(info, "compress_level") else "_compresslevel"
+    setattr(info, level, _COMPRESS_LEVEL)
+    return info
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, date: tuple[int, ...]) -> None:
+    archive.writestr(_info(name, date), data, compresslevel=_COMPRESS_LEVEL)
 
 
 def _zip_date(timestamp: int) -> tuple[int, ...]:

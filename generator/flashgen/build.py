@@ -8,12 +8,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import apkg
+import jinja2
+
+from . import apkg, pdf
 from .atomic import atomic_path
 from .cards import StudySet, study_cards
 from .checks import load_course
 from .diagnostics import CourseError, Diagnostics, Location
-from .templates import template_environment
+from .templates import template_environment, template_error
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
@@ -22,6 +24,9 @@ OUTPUT_KINDS = ("apkg", "pdf")
 class BuildResult:
     written: list[Path] = field(default_factory=list)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    #: Those of ``written`` that were already up to date and left untouched (see
+    #: :mod:`flashgen.cache`).
+    unchanged: list[Path] = field(default_factory=list)
     study: StudySet | None = None
 
 
@@ -52,6 +57,8 @@ def build(
     output_dir: Path,
     only: Collection[str] = OUTPUT_KINDS,
     progress: Callable[[str], None] = lambda step: None,
+    paper: str = "a4",
+    card_size: str = "eighth",
 ) -> BuildResult:
     """Check the course, then write each requested output atomically.
 
@@ -59,17 +66,78 @@ def build(
     """
     timestamp = build_timestamp()
     progress("checking")
+    if set(only) == {"apkg"}:
+        return _deck_only(course_dir, output_dir, timestamp, progress)
     course, diag = load_course(course_dir, exclude=(output_dir,))
     if course is None or diag.has_errors:
         raise CourseError(diag)
     result = BuildResult(diagnostics=diag)
     study = result.study = study_cards(course)
     env = template_environment(course_dir)
+    # PDFs are typeset (in memory) before anything is written, so that a template error
+    # still leaves every output untouched.
+    pdfs = None
+    if "pdf" in only:
+        progress("typesetting PDFs")
+        pdfs = pdf.render_pdfs(study, course_dir, timestamp, paper=paper, card_size=card_size)
+        diag.extend(pdfs.diagnostics)
     if "apkg" in only:
         progress("writing Anki deck")
-        package, notes = apkg.build_package(study, env)
+        try:
+            package, notes = apkg.build_package(study, env)
+        except jinja2.TemplateError as error:
+            raise CourseError(template_error(error)) from None
         target = output_dir / apkg.apkg_name(course)
         with atomic_path(target) as temporary:
             apkg.write_apkg(package, notes.media, temporary, timestamp)
         result.written.append(target)
+    if pdfs is not None:
+        names = {"cards": pdf.cards_pdf_name(course), "guide": pdf.guide_pdf_name(course)}
+        for kind, data in pdfs.files.items():
+            target = output_dir / names[kind]
+            with atomic_path(target) as temporary:
+                temporary.write_bytes(data)
+            result.written.append(target)
     return result
+
+
+def _deck_only(
+    course_dir: Path, output_dir: Path, timestamp: int, progress: Callable[[str], None]
+) -> BuildResult:
+    """The deck alone, through the build cache: per-file work is cached and parallel, and an
+    up-to-date deck is left untouched (see :mod:`flashgen.cache`)."""
+    from .cache import build_deck
+
+    reproducible = bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())
+    try:
+        deck = build_deck(course_dir, output_dir, timestamp, reproducible, progress)
+    except jinja2.TemplateError as error:
+        raise CourseError(template_error(error)) from None
+    if deck.course is None or deck.diagnostics.has_errors or deck.target is None:
+        raise CourseError(deck.diagnostics)
+    result = _DeckResult(course_dir, output_dir, diagnostics=deck.diagnostics)
+    result.written.append(deck.target)
+    if deck.unchanged:
+        result.unchanged.append(deck.target)
+    return result
+
+
+class _DeckResult(BuildResult):
+    """A deck-only result: its study set is read from the course only if someone asks."""
+
+    def __init__(self, course_dir: Path, output_dir: Path, **values: object):
+        self._source = (course_dir, output_dir)
+        self._study: StudySet | None = None
+        super().__init__(**values)  # type: ignore[arg-type]
+
+    @property  # type: ignore[override]
+    def study(self) -> StudySet | None:
+        if self._study is None:
+            course_dir, output_dir = self._source
+            course, _ = load_course(course_dir, exclude=(output_dir,))
+            self._study = None if course is None else study_cards(course)
+        return self._study
+
+    @study.setter
+    def study(self, value: StudySet | None) -> None:
+        self._study = value

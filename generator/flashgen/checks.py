@@ -17,11 +17,20 @@ MAX_SUGGESTIONS = 50
 
 def check_course(course: Course, diag: Diagnostics) -> None:
     """Append every course-wide problem to ``diag``."""
+    check_links(course, diag)
+    _check_images(course, diag)
+
+
+def check_links(course: Course, diag: Diagnostics) -> None:
+    """The checks that need every concept: duplicates, references, cycles, chapter order.
+
+    They read only ids, chapters, prerequisites, related concepts and locations, so the build
+    cache runs them on light stand-ins for :class:`Concept` (see :mod:`flashgen.cache`).
+    """
     _check_duplicate_concepts(course, diag)
     _check_references(course, diag)
     _check_cycles(course, diag)
     _check_chapter_order(course, diag)
-    _check_images(course, diag)
 
 
 def _check_duplicate_concepts(course: Course, diag: Diagnostics) -> None:
@@ -126,26 +135,47 @@ def _check_images(course: Course, diag: Diagnostics) -> None:
     """Every image must be a file inside the course folder, written as Markdown."""
     root = course.root.resolve()
     for concept in course.concepts:
-        base = concept.path.parent
-        for text, location in _markdown_fields(concept):
-            if "<img" in text.lower():
+        check_concept_images(concept, root, diag)
+
+
+def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> bool:
+    """:func:`_check_images` for one concept (``root`` resolved); whether it names any image.
+
+    A concept that names images is never served from the build cache: the image files can
+    change, appear or vanish without its own file changing.
+    """
+    texts = [concept.title, concept.summary]
+    for question in concept.questions:
+        texts.extend(getattr(question, key, None) or "" for key in MARKDOWN_KEYS)
+        if isinstance(question, MultipleChoice):
+            texts.extend(question.choices)
+    joined = "\n".join(texts)
+    if "![" not in joined and "<img" not in joined.lower():
+        return False  # the common case, decided without computing a single location
+    base = concept.path.parent
+    found = False
+    for text, location in _markdown_fields(concept):
+        found = found or "![" in text
+        if "<img" in text.lower():
+            found = True
+            diag.error(
+                location,
+                "write images as Markdown, ![description](path/to/image.png), not <img>",
+            )
+        for src in image_references(text):
+            if is_remote(src):
                 diag.error(
                     location,
-                    "write images as Markdown, ![description](path/to/image.png), not <img>",
+                    f"image '{src}' is not a file in the course; download it "
+                    "into the course folder (cards must work offline)",
                 )
-            for src in image_references(text):
-                if is_remote(src):
-                    diag.error(
-                        location,
-                        f"image '{src}' is not a file in the course; download it "
-                        "into the course folder (cards must work offline)",
-                    )
-                    continue
-                target = (base / src).resolve()
-                if not target.is_relative_to(root):
-                    diag.error(location, f"image '{src}' is outside the course folder")
-                elif not target.is_file():
-                    diag.error(location, f"image '{src}' not found (looked for {target})")
+                continue
+            target = (base / src).resolve()
+            if not target.is_relative_to(root):
+                diag.error(location, f"image '{src}' is outside the course folder")
+            elif not target.is_file():
+                diag.error(location, f"image '{src}' not found (looked for {target})")
+    return found
 
 
 def load_course(root: Path, exclude: tuple[Path, ...] = ()) -> tuple[Course | None, Diagnostics]:

@@ -8,10 +8,15 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .atomic import OutputError
 from .build import OUTPUT_KINDS
 from .build import build as run_build
 from .checks import load_course
 from .diagnostics import CourseError, Diagnostics, plural
+from .pdf import CARD_SIZES, PAPERS
+from .progress import StepBar
+from .progress import wanted as progress_wanted
+from .schema import QUESTION_TYPES
 
 COURSE_DIR = click.argument(
     "course_dir",
@@ -33,6 +38,8 @@ def main() -> None:
     Examples:
       flashgen check                 check the course in ./cards
       flashgen check path/to/course  check another course
+      flashgen init my-course        start a new course
+      flashgen preview --serve       every card as Anki shows it, live in a browser
     """
 
 
@@ -56,7 +63,9 @@ def check(course_dir: Path, output_format: str) -> None:
 
     Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors.
     """
-    course, diag = load_course(course_dir)
+    from .cache import check as check_files  # load_course's checks, file by file in parallel
+
+    course, diag = check_files(course_dir)
     if output_format == "json":
         click.echo(diag.render_json())
     else:
@@ -97,13 +106,40 @@ EXIT_WRITE_FAILED = 3
     type=click.Choice(OUTPUT_KINDS),
     help="Build only the Anki deck (apkg) or only the PDFs (pdf).",
 )
+@click.option(
+    "--paper",
+    type=click.Choice(sorted(PAPERS)),
+    default="a4",
+    show_default=True,
+    help="Paper size of the PDFs.",
+)
+@click.option(
+    "--card-size",
+    type=click.Choice(list(CARD_SIZES)),
+    default="eighth",
+    show_default=True,
+    help="Size of the printed cards: "
+    + "; ".join(f"{size.name}: {size.help}" for size in CARD_SIZES.values())
+    + ".",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
-def build(course_dir: Path, output_dir: Path, only: str | None, quiet: bool) -> None:
+def build(
+    course_dir: Path,
+    output_dir: Path,
+    only: str | None,
+    paper: str,
+    card_size: str,
+    quiet: bool,
+) -> None:
     """Check the course in COURSE_DIR (default: cards) and build it into OUTPUT.
 
     \b
     Writes:
-      OUTPUT/<course-id>.apkg   the Anki deck: import it with File > Import
+      OUTPUT/<course-id>.apkg        the Anki deck: import it with File > Import
+      OUTPUT/<course-id>-cards.pdf   flashcards to print double-sided (flip on long
+                                     edge) and cut out; answers land behind questions
+      OUTPUT/<course-id>-guide.pdf   study guide: concept map, concepts in order,
+                                     questions, answer key, Leitner schedule
     \b
     Rebuild and re-import after every edit: notes are matched by their ids, so edited
     notes update in place, new ones are added, and every review is kept. Set
@@ -117,11 +153,17 @@ def build(course_dir: Path, output_dir: Path, only: str | None, quiet: bool) -> 
     """
     kinds = (only,) if only else OUTPUT_KINDS
     try:
-        result = run_build(course_dir, output_dir, kinds)
+        with StepBar(1 + len(kinds), enabled=progress_wanted(quiet)) as progress:
+            result = run_build(
+                course_dir, output_dir, kinds, progress, paper=paper, card_size=card_size
+            )
     except CourseError as error:
         report(error.diagnostics)
         click.echo(f"{course_dir}: {error.diagnostics.summary()}; nothing written", err=True)
         sys.exit(1)
+    except OutputError as error:
+        click.echo(f"error: {error} (the previous file, if any, is unchanged)", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""
         click.echo(f"error: cannot write{where}: {error.strerror or error}", err=True)
@@ -129,4 +171,232 @@ def build(course_dir: Path, output_dir: Path, only: str | None, quiet: bool) -> 
     report(result.diagnostics)
     if not quiet:
         for path in result.written:
-            click.echo(f"wrote {path}")
+            if path in result.unchanged:
+                click.echo(f"{path} is up to date (nothing changed)")
+            else:
+                click.echo(f"wrote {path}")
+
+
+#: Exit status when an optional extra (``flashgen[preview]``) is not installed.
+EXIT_MISSING_EXTRA = 4
+
+
+@main.command()
+@COURSE_DIR
+@click.option(
+    "-o",
+    "--output",
+    "site_dir",
+    default="output/preview",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of the preview site (replaced whole).",
+)
+@click.option("--serve", is_flag=True, help="Serve the preview and rebuild it on every change.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port for --serve on 127.0.0.1; 0 picks a free one (printed).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+def preview(course_dir: Path, site_dir: Path, serve: bool, port: int, quiet: bool) -> None:
+    """Show every card of COURSE_DIR (default: cards) as Anki renders it, in a web page.
+
+    Builds the deck, imports it into a throw-away Anki collection with the official `anki`
+    package (install it with: pip install 'flashgen[preview]'), and writes a static site:
+    OUTPUT/index.html (chapters, concepts in learning order, the concept map) and one page per
+    concept with each card's front and back. Click a choice on a quiz front, then "Show answer".
+
+    \b
+    With --serve, the site is served on http://127.0.0.1:PORT/ and rebuilt whenever a YAML
+    file, image or template changes; open pages reload by themselves. A course with errors
+    keeps the last good preview up and shows the errors in the page and here. Ctrl+C stops.
+
+    \b
+    Exit status: 0 written, 1 the course has errors, 3 the site could not be written,
+    4 the preview extra is not installed.
+    """
+    from .preview import PreviewServer, PreviewUnavailable, build_preview, serve_forever
+
+    try:
+        if serve:
+            server = PreviewServer(
+                course_dir, site_dir, port=port, log=lambda line: click.echo(line, err=True)
+            )
+            click.echo(f"serving {server.url}  (site in {site_dir}; Ctrl+C stops)", err=True)
+            serve_forever(server)
+            return
+        with StepBar(4, enabled=progress_wanted(quiet), label="preview") as progress:
+            result = build_preview(course_dir, site_dir, progress)
+    except PreviewUnavailable as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_MISSING_EXTRA)
+    except CourseError as error:
+        report(error.diagnostics)
+        click.echo(f"{course_dir}: {error.diagnostics.summary()}; no preview written", err=True)
+        sys.exit(1)
+    except OSError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
+    report(result.diagnostics)
+    if not quiet:
+        pages = plural(result.pages - 1, "concept page")
+        click.echo(f"wrote {site_dir / 'index.html'} ({pages}, {plural(result.cards, 'card')})")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--id", "course_id", help="Course id (default: from the folder name).")
+@click.option("--title", help="Course title (default: from the folder name).")
+def init(directory: Path, course_id: str | None, title: str | None) -> None:
+    """Create a new course in DIRECTORY (which must be new or empty).
+
+    Writes course.yaml with one chapter, an example concept with one question of each type,
+    a README for the course, and the JSON Schema files that editors use to complete keys and
+    flag typos (.flashgen/). The new course passes `flashgen check` and builds.
+    """
+    from .scaffold import ScaffoldError, init_course
+
+    try:
+        written = init_course(directory, course_id=course_id, title=title)
+    except ScaffoldError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"\nNext:\n  flashgen preview --serve {directory}\n"
+        f"  flashgen new concept my-concept --chapter ch1 --after spaced-repetition "
+        f"--course {directory}"
+    )
+
+
+@main.group()
+def new() -> None:
+    """Add something to a course: `flashgen new concept ID --chapter CH`."""
+
+
+@new.command("concept")
+@click.argument("concept_id")
+@click.option("-c", "--chapter", required=True, help="Chapter id (from course.yaml).")
+@click.option(
+    "-a",
+    "--after",
+    multiple=True,
+    help="A prerequisite concept id; repeat it or separate ids with commas.",
+)
+@click.option("--title", help="Concept title (default: from the id).")
+@click.option(
+    "-t",
+    "--question",
+    "kinds",
+    multiple=True,
+    type=click.Choice(QUESTION_TYPES),
+    help="Question stub to add; repeat for several (default: one of each type).",
+)
+@click.option("--no-questions", is_flag=True, help="Add no question stubs.")
+@click.option(
+    "--course",
+    "course_dir",
+    default="cards",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The course folder.",
+)
+def new_concept(
+    concept_id: str,
+    chapter: str,
+    after: tuple[str, ...],
+    title: str | None,
+    kinds: tuple[str, ...],
+    no_questions: bool,
+    course_dir: Path,
+) -> None:
+    """Write a concept file CONCEPT_ID.yaml into the chapter's folder.
+
+    The file names its prerequisites and holds question stubs with fresh ids, marked TODO;
+    it passes `flashgen check` as written. An id that already exists is refused.
+    """
+    from .scaffold import ScaffoldError
+    from .scaffold import new_concept as write_concept
+
+    prerequisites = [p.strip() for item in after for p in item.split(",") if p.strip()]
+    try:
+        path = write_concept(
+            course_dir,
+            concept_id,
+            chapter,
+            after=prerequisites,
+            title=title,
+            kinds=() if no_questions else (kinds or QUESTION_TYPES),
+        )
+    except ScaffoldError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@COURSE_DIR
+@click.option(
+    "--print",
+    "print_kind",
+    type=click.Choice(["course", "concept"]),
+    help="Print one schema to standard output instead of writing files.",
+)
+def schema(course_dir: Path, print_kind: str | None) -> None:
+    """Write the JSON Schema of course.yaml and of concept files into COURSE_DIR/.flashgen/.
+
+    Editors read it through the first line of each YAML file,
+    `# yaml-language-server: $schema=...`, to complete keys and flag typos while you type
+    (see docs/editor.md). Run it again after upgrading flashgen.
+    """
+    from . import jsonschema
+
+    if print_kind:
+        click.echo(jsonschema.dumps(jsonschema.schemas()[print_kind]), nl=False)
+        return
+    if not (course_dir / "course.yaml").is_file():
+        click.echo(f"error: {course_dir}/course.yaml not found: is this a course folder?", err=True)
+        sys.exit(1)
+    changed = jsonschema.write_course_schemas(course_dir)
+    for path in changed:
+        click.echo(f"wrote {path}")
+    if not changed:
+        click.echo(f"{course_dir / jsonschema.COURSE_SCHEMA_DIR}: up to date")
+
+
+@main.command()
+@COURSE_DIR
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def stats(course_dir: Path, output_format: str) -> None:
+    """Count concepts and questions per chapter and type; show foundations, the longest
+    prerequisite chain and concepts without questions.
+
+    Exit status: 0, or 1 when the course has errors (counted as far as it could be read).
+    """
+    import json
+
+    from .stats import as_json, course_stats, render_text
+
+    course, diag = load_course(course_dir)
+    if course is None:
+        report(diag)
+        click.echo(f"{course_dir}: {diag.summary()}", err=True)
+        sys.exit(1)
+    result = course_stats(course)
+    if output_format == "json":
+        click.echo(json.dumps(as_json(result), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(result))
+    if diag.has_errors:
+        click.echo(f"{course_dir}: {diag.summary()}; run `flashgen check`", err=True)
+        sys.exit(1)

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-import genanki
-
 from .model import Concept, Course, MultipleChoice, Question
-from .notetypes import stable_id
 
 #: Marks the concept's own note; question ids cannot contain '#', so it never collides.
 CONCEPT_NOTE = "#concept"
@@ -20,11 +17,29 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def note_guid(course_id: str, concept_id: str, question_id: str = CONCEPT_NOTE) -> str:
-    """The note's Anki GUID, from the course, concept and question ids only."""
-    return genanki.guid_for(course_id, concept_id, question_id)
+    """The note's Anki GUID, from the course, concept and question ids only.
+
+    Exactly ``genanki.guid_for(course_id, concept_id, question_id)`` (pinned by a test),
+    without importing genanki where only ids are needed.
+    """
+    text = f"{course_id}__{concept_id}__{question_id}"
+    number = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+    digits = []
+    while number > 0:
+        number, rest = divmod(number, 91)
+        digits.append(_BASE91[rest])
+    return "".join(reversed(digits))
+
+
+#: genanki's (and Anki's) base-91 alphabet for GUIDs.
+_BASE91 = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+)
 
 
 def deck_id(course: Course, chapter_id: str | None = None) -> int:
+    from .notetypes import stable_id  # imports genanki, which only a deck needs
+
     if chapter_id is None:
         return stable_id("flashgen-deck", course.id)
     return stable_id("flashgen-deck", course.id, chapter_id)
@@ -53,12 +68,16 @@ def choice_order(course_id: str, concept_id: str, question: MultipleChoice) -> l
     wording, so editing a choice's text does not move it; the Anki card and the printed card
     show the same order.
     """
-    guid = note_guid(course_id, concept_id, question.id)
+    return choice_order_for(note_guid(course_id, concept_id, question.id), len(question.choices))
+
+
+def choice_order_for(guid: str, count: int) -> list[int]:
+    """:func:`choice_order` from the note's GUID and the number of choices."""
 
     def key(index: int) -> bytes:
         return hashlib.sha256(f"{guid}\x1f{index}".encode()).digest()
 
-    return sorted(range(len(question.choices)), key=key)
+    return sorted(range(count), key=key)
 
 
 def letters(count: int) -> list[str]:

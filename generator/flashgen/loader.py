@@ -103,6 +103,22 @@ class _Loader(_Parser, _Yaml12Resolver):  # type: ignore[misc, valid-type]
         _Parser.__init__(self, stream)
         _Yaml12Resolver.__init__(self)
 
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        """``BaseResolver.resolve`` without path resolvers (none are registered): libyaml calls
+        it for every node, so the shortcut is worth a few percent of loading a course."""
+        if kind is _ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is _SequenceNode else _MAP
+
+
+_ScalarNode, _SequenceNode = yaml.ScalarNode, yaml.SequenceNode
+_IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = _Yaml12Resolver.yaml_implicit_resolvers
+assert None not in _IMPLICIT and not _Yaml12Resolver.yaml_path_resolvers
+
 
 _STR = "tag:yaml.org,2002:str"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -125,18 +141,23 @@ def _char_at(text: str, mark: Any) -> str:
     return ""
 
 
-def read_text(path: Path, diagnostics: Diagnostics) -> str | None:
-    """The file's text as UTF-8 (a BOM is allowed); ``None`` with a diagnostic otherwise."""
+def read_text(path: Path, diagnostics: Diagnostics, data: bytes | None = None) -> str | None:
+    """The file's text as UTF-8 (a BOM is allowed); ``None`` with a diagnostic otherwise.
+
+    ``data`` is the file's content when the caller has already read it (no larger than
+    :data:`MAX_FILE_BYTES`).
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            diagnostics.error(
-                Location(path),
-                f"file is too large ({size / 1024 / 1024:.1f} MiB; the limit is "
-                f"{MAX_FILE_BYTES // 1024 // 1024} MiB): split it into several concept files",
-            )
-            return None
-        data = path.read_bytes()
+        if data is None:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                diagnostics.error(
+                    Location(path),
+                    f"file is too large ({size / 1024 / 1024:.1f} MiB; the limit is "
+                    f"{MAX_FILE_BYTES // 1024 // 1024} MiB): split it into several concept files",
+                )
+                return None
+            data = path.read_bytes()
     except OSError as error:
         diagnostics.error(Location(path), f"cannot read file: {error.strerror or error}")
         return None
@@ -153,9 +174,9 @@ def read_text(path: Path, diagnostics: Diagnostics) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def load_yaml(path: Path, diagnostics: Diagnostics) -> Any:
+def load_yaml(path: Path, diagnostics: Diagnostics, data: bytes | None = None) -> Any:
     """Parse one YAML file; ``None`` (with diagnostics) when it cannot be read or parsed."""
-    text = read_text(path, diagnostics)
+    text = read_text(path, diagnostics, data)
     if text is None:
         return None
     return parse_yaml(text, path, diagnostics)

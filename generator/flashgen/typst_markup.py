@@ -22,6 +22,12 @@ Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` validat
 one Typst run and returns the function that substitutes the final markup. Callers may apply it
 to each string or to a whole JSON document at once (placeholders are private-use characters
 that never survive :func:`escape`).
+
+Conversions are the slow part (about 1 ms a formula), so they run in a background thread while
+the rest of the text is rendered (tex2typst releases the GIL), and a cache
+(:func:`load_formula_cache`) keeps each formula's checked result between builds, keyed by its
+LaTeX and the versions of tex2typst and Typst: a build whose formulas are all cached converts
+and checks nothing.
 """
 
 from __future__ import annotations
@@ -29,28 +35,32 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from markdown_it.token import Token
 
 from .diagnostics import Location
 from .markdown import ALLOWED_TAGS, media_name, parser, resolve_image
 
-#: Characters that start Typst markup syntax somewhere (at a line start, after a word, in
-#: pairs...). Escaping them all, always, is simpler and safer than escaping by context; a
-#: backslash before any of them is valid Typst and prints the character itself.
-SPECIAL = frozenset("\\#$*_@<>[]`~/\"'=-+.:")
-_ESCAPES = {ord(c): "\\" + c for c in SPECIAL}
-
+#: Characters that mean something to Typst markup wherever they stand (always escaped), and
+#: those that mean something only before certain others: ``--`` and ``-?`` (dashes, soft
+#: hyphen), ``-1`` (minus sign), ``...`` (ellipsis), ``//`` and ``/*`` (comments).
+_SYNTAX = re.compile(r"[\\#$*_@<>\[\]`~]|-(?=[-?0-9])|\.(?=\.)|/(?=[/*])")
+#: At the start of a line (any text may start one): ``- `` and ``+ `` lists, ``1.`` numbered
+#: lists, ``=`` headings, ``/ term:`` term lists.
+_LEAD = re.compile(r"^(\s*)(\d+(?=\.)|)([-+=/.])")
+_ESCAPES: dict[int, str] = {}
 # Private-use characters the renderer uses as markers inside text. Course text containing them
 # is escaped (never mistaken for a marker).
 _ANSWER_OPEN, _ANSWER_CLOSE, _BLANK_OPEN, _BLANK_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
 _MATH_OPEN, _MATH_CLOSE = "\ue010", "\ue011"
 _MARKERS = re.compile("[\ue000-\ue01f]")
 for _marker in range(0xE000, 0xE020):
-    _ESCAPES[_marker] = f'#"\\u{{{_marker:x}}}"'
+    _ESCAPES[_marker] = f'#"\\u{{{_marker:x}}}";'
 _PLACEHOLDER = re.compile(f"{_MATH_OPEN}([0-9]+){_MATH_CLOSE}")
 _CLOZE_MARKER = re.compile(f"({_ANSWER_OPEN}|{_ANSWER_CLOSE}|{_BLANK_OPEN}[0-9]+{_BLANK_CLOSE})")
 
@@ -65,10 +75,16 @@ _TAG_NAME = re.compile(r"^</?([a-zA-Z][a-zA-Z0-9]*)")
 
 
 def escape(text: str) -> str:
-    """``text`` as Typst markup that prints exactly ``text``."""
-    text = text.translate(_ESCAPES)
+    """``text`` as Typst markup that prints exactly ``text``.
+
+    Escapes only where Typst would read syntax, so that most text needs no escape at all
+    (templates skip evaluating such text, which makes typesetting a large deck faster).
+    """
     # A line break or tab inside text is just a space; only the renderer decides on breaks.
-    return text.replace("\n", " ").replace("\t", " ")
+    text = text.replace("\n", " ").replace("\t", " ")
+    text = _SYNTAX.sub(r"\\\g<0>", text)
+    text = _LEAD.sub(r"\1\2\\\3", text, count=1)
+    return text.translate(_ESCAPES) if _MARKERS.search(text) else text
 
 
 def string(text: str) -> str:
@@ -89,10 +105,97 @@ def tex_to_typst(tex: str) -> str | None:
     return result if result and "$" not in result.replace("\\$", "") else None
 
 
+# Every code expression this module writes (``#emph[...]``, ``#raw(...)``) ends with ``;``:
+# otherwise text that follows, such as "(s)" or ".", would continue the expression.
+
+
 @dataclass(frozen=True, slots=True)
 class Formula:
     tex: str
     block: bool
+
+
+@dataclass
+class ResultCache:
+    """Results by key, kept between builds in one file (least recently used dropped first).
+
+    ``context`` names everything the results depend on besides their key (versions, fonts):
+    :meth:`load` ignores a missing, corrupt or foreign file, one with another context, and
+    one holding a value ``valid`` rejects; writing it can fail without harm.
+    """
+
+    context: tuple[str, ...]
+    results: dict[str, Any] = field(default_factory=dict)
+    #: Entries kept at most.
+    limit: int = 50_000
+    changed: bool = False
+
+    @classmethod
+    def load(
+        cls, path: Path, context: tuple[str, ...], valid: Callable[[Any], bool]
+    ) -> ResultCache:
+        from .cache import _read_blob
+
+        blob = _read_blob(path)
+        ok = (
+            isinstance(blob, dict)
+            and blob.get("context") == context
+            and isinstance(blob.get("results"), dict)
+            and all(isinstance(k, str) and valid(v) for k, v in blob["results"].items())
+        )
+        return cls(context, dict(blob["results"]) if ok else {})
+
+    def save(self, path: Path) -> None:
+        """Write the file if anything was added; failing to write only costs speed."""
+        from .atomic import OutputError
+        from .cache import _write_blob
+
+        if not self.changed:
+            return
+        results = dict(list(self.results.items())[-self.limit :])
+        try:
+            _write_blob(path, {"context": self.context, "results": results})
+        except (OSError, OutputError):
+            return
+        self.changed = False
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        """(found, result); a found entry becomes the most recently used."""
+        if key not in self.results:
+            return False, None
+        result = self.results.pop(key)
+        self.results[key] = result
+        return True, result
+
+    def add(self, key: str, result: Any) -> None:
+        if key not in self.results or self.results[key] != result:
+            self.changed = True
+        self.results.pop(key, None)
+        self.results[key] = result
+
+
+def versions(*names: str) -> tuple[str, ...]:
+    """flashgen's version and those of the packages ``names``, for a cache's context."""
+    from importlib import metadata
+
+    from . import __version__
+
+    found = [f"flashgen={__version__}"]
+    for name in names:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=?")
+    return tuple(found)
+
+
+def load_formula_cache(path: Path) -> ResultCache:
+    """Checked conversions by LaTeX source: Typst math, or None for a formula that cannot be
+    converted or that Typst rejects (printed as LaTeX, with a warning, on every build). Only
+    checked results are stored, so a cached formula needs neither converting nor checking."""
+    return ResultCache.load(
+        path, versions("tex2typst", "typst"), lambda value: value is None or isinstance(value, str)
+    )
 
 
 @dataclass
@@ -104,14 +207,21 @@ class TypstRenderer:
 
     root: Path
     media_prefix: str = "/media"
+    #: Checked conversions from earlier builds (see :func:`load_formula_cache`); updated by
+    #: :meth:`finish`, which does not write it.
+    formula_cache: ResultCache | None = None
     #: file name under ``media_prefix`` -> image file in the course.
     media: dict[str, Path] = field(default_factory=dict)
     #: (location, message) pairs for the caller's diagnostics.
     warnings: list[tuple[Location, str]] = field(default_factory=list)
     formulas: list[Formula] = field(default_factory=list)
     _formula_ids: dict[Formula, int] = field(default_factory=dict)
-    _formula_uses: dict[int, list[Location]] = field(default_factory=dict)
+    #: Where each formula is written: (the text's location, line within the text).
+    _formula_uses: dict[int, list[tuple[Location, int]]] = field(default_factory=dict)
     _names: dict[Path, str] = field(default_factory=dict)
+    #: Conversions of formulas not in the cache, running in the background.
+    _converting: dict[str, Future[str | None]] = field(default_factory=dict)
+    _converter: ThreadPoolExecutor | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -130,6 +240,8 @@ class TypstRenderer:
         """
         if not text:
             return ""
+        if cloze is None and _is_plain(text):
+            return escape(text.strip())
         hints: list[str] = []
         if cloze is not None:
             text = _prepare_cloze(text, cloze == "front", hints)
@@ -140,13 +252,24 @@ class TypstRenderer:
             return self._inline(tokens[0].children or [], state, 0).strip()
         return self._blocks(md.parse(text, {}), state).strip()
 
-    def finish(self) -> Callable[[str], str]:
-        """Check every formula once; return the function that puts the final math in place."""
-        final = check_formulas(self.formulas)
+    def finish(self, fonts: object = None) -> Callable[..., str]:
+        """Check every formula once; return the function that puts the final math in place.
+
+        ``fonts`` is a ``typst.Fonts`` to reuse (finding the system's fonts takes a while).
+        """
+        try:
+            converted = {tex: future.result() for tex, future in self._converting.items()}
+        finally:
+            if self._converter is not None:
+                self._converter.shutdown(wait=False, cancel_futures=True)
+            self._converter = None
+            self._converting = {}
+        final = check_formulas(self.formulas, fonts, self.formula_cache, converted)
         for number, ok in enumerate(final):
             if ok is None:
                 formula = self.formulas[number]
-                for location in self._formula_uses.get(number, []):
+                for where, line in self._formula_uses.get(number, []):
+                    location = _formula_location(where, line)
                     self.warnings.append(
                         (
                             location,
@@ -244,14 +367,14 @@ class TypstRenderer:
             elif kind == "softbreak":
                 out.append(" ")
             elif kind == "hardbreak":
-                out.append("#linebreak()")
+                out.append("#linebreak();")
             elif kind in ("em_open", "strong_open", "s_open"):
                 name = {"em_open": "emph", "strong_open": "strong", "s_open": "strike"}[kind]
                 out.append(f"#{name}[")
             elif kind in ("em_close", "strong_close", "s_close"):
-                out.append("]")
+                out.append("];")
             elif kind == "code_inline":
-                out.append(state.leaf(f"#raw({string(token.content)})"))
+                out.append(state.leaf(f"#raw({string(token.content)});"))
             elif kind in ("math_inline", "math_inline_double"):
                 out.append(state.leaf(self._math(token.content, kind != "math_inline", state)))
             elif kind == "link_open":
@@ -259,7 +382,7 @@ class TypstRenderer:
                 state.links.append(_safe_url(href))
                 out.append(f"#link({string(href)})[" if state.links[-1] else "")
             elif kind == "link_close":
-                out.append("]" if state.links.pop() else "")
+                out.append("];" if state.links.pop() else "")
             elif kind == "image":
                 out.append(self._image(token, state))
             elif kind == "html_inline":
@@ -281,7 +404,7 @@ class TypstRenderer:
                 state.answer = max(0, state.answer - 1)
             elif part.startswith(_BLANK_OPEN):
                 hint = state.hints[int(part[1:-1])]
-                out.append(f"#fg-blank({string(hint)})")
+                out.append(f"#fg-blank({string(hint)});")
             elif part:
                 out.append(state.leaf(escape(part)))
         return "".join(out)
@@ -292,12 +415,20 @@ class TypstRenderer:
         if number is None:
             number = self._formula_ids[formula] = len(self.formulas)
             self.formulas.append(formula)
-        where = state.where
-        location = Location(
-            where.path, where.line + state.line, where.column if not state.line else 0
-        )
-        self._formula_uses.setdefault(number, []).append(location)
+            self._convert(formula.tex)
+        # The location is worked out only for a warning (it may read the source line).
+        self._formula_uses.setdefault(number, []).append((state.where, state.line))
         return f"{_MATH_OPEN}{number}{_MATH_CLOSE}"
+
+    def _convert(self, tex: str) -> None:
+        """Start converting ``tex`` in the background unless the cache knows it."""
+        if tex in self._converting:
+            return
+        if self.formula_cache is not None and self.formula_cache.get(tex)[0]:
+            return
+        if self._converter is None:
+            self._converter = ThreadPoolExecutor(1, thread_name_prefix="flashgen-tex2typst")
+        self._converting[tex] = self._converter.submit(tex_to_typst, tex)
 
     def _image(self, token: Token, state: _State) -> str:
         src = str(token.attrs.get("src", ""))
@@ -313,7 +444,7 @@ class TypstRenderer:
         if name is None:
             name = self._names[path] = media_name(path)
             self.media[name] = path
-        return f"#fg-image({string(self.media_prefix + '/' + name)}, {string(alt)})"
+        return f"#fg-image({string(self.media_prefix + '/' + name)}, {string(alt)});"
 
 
 @dataclass
@@ -327,7 +458,42 @@ class _State:
 
     def leaf(self, markup: str) -> str:
         """Wrap a piece of text, code or math as cloze answer while inside a deletion."""
-        return f"#fg-answer[{markup}]" if self.answer and markup.strip() else markup
+        return f"#fg-answer[{markup}];" if self.answer and markup.strip() else markup
+
+
+#: Text with none of these, on one line, means the same in Markdown as in plain text.
+_MARKDOWN_SYNTAX = re.compile(r"[\\`*_\[\]<>!$&{}#~|\n\ue000-\ue01f]|^\s*(?:[-+=]|\d+[.)])")
+
+
+def _is_plain(text: str) -> bool:
+    """True when ``text`` needs no Markdown parsing (most titles and choices): a fast path
+    that skips markdown-it, and gives the same result as parsing it would."""
+    return _MARKDOWN_SYNTAX.search(text.strip()) is None
+
+
+@cache
+def _source_line(path: Path, line: int) -> str:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, text in enumerate(handle, 1):
+                if number == line:
+                    return text
+    except (OSError, UnicodeDecodeError):
+        pass
+    return ""
+
+
+def _formula_location(where: Location, line: int) -> Location:
+    """Where a formula on ``line`` of the Markdown text written at ``where`` is, in its file."""
+    number = where.line + line + (1 if _block_scalar(where) else 0)
+    return Location(where.path, number, where.column if number == where.line else 0)
+
+
+def _block_scalar(where: Location) -> bool:
+    """True when the value at ``where`` is a YAML block scalar (``|`` or ``>``): its text
+    starts on the next line, so Markdown line numbers count from there."""
+    rest = _source_line(where.path, where.line)[max(where.column - 1, 0) :].strip()
+    return rest[:1] in ("|", ">")
 
 
 def _prepare_cloze(text: str, front: bool, hints: list[str]) -> str:
@@ -348,7 +514,7 @@ def _html_inline(tag: str) -> str:
     """A line break for ``<br>``; nothing for formatting tags (their text is kept); anything
     else, such as ``<eos>`` written in running text, is printed as the text it is."""
     if _BREAK_TAG.match(tag.strip()):
-        return "#linebreak()"
+        return "#linebreak();"
     if tag.startswith(("<!--", "<?", "<!")):
         return ""
     name = _TAG_NAME.match(tag)
@@ -374,7 +540,7 @@ def _safe_url(href: str) -> bool:
 def _math_markup(formula: Formula, typst_math: str | None) -> str:
     if typst_math is None:
         block = "true" if formula.block else "false"
-        return f"#fg-tex({string(formula.tex)}, {block})"
+        return f"#fg-tex({string(formula.tex)}, {block});"
     return f"$ {typst_math} $" if formula.block else f"${typst_math}$"
 
 
@@ -383,46 +549,66 @@ def _math_markup(formula: Formula, typst_math: str | None) -> str:
 _ERROR_LINE = re.compile(r"┌─ [^\n]*?:(\d+):\d+")
 
 
-def check_formulas(formulas: Sequence[Formula]) -> list[str | None]:
-    """Typst math for each formula, or None where conversion or typesetting fails.
+def check_formulas(
+    formulas: Sequence[Formula],
+    fonts: object = None,
+    formula_cache: ResultCache | None = None,
+    converted: dict[str, str | None] | None = None,
+) -> list[str | None]:
+    """Typst math for each formula, or None where conversion or evaluation fails.
 
-    All formulas are typeset in one document, one per line; a formula Typst rejects is found
-    from the error's line number and dropped, and the rest are tried again.
+    ``formula_cache`` supplies results checked by earlier builds and receives the new ones;
+    ``converted`` holds conversions already made (by the renderer's background thread).
+    All formulas left to check are evaluated in one document, one per line, without being
+    laid out (that finds unknown names and malformed calls, the ways a converted formula goes
+    wrong, in milliseconds); a formula Typst rejects is found from the error's line number and
+    dropped, and the rest are tried again.
     """
-    converted: list[str | None] = [tex_to_typst(f.tex) for f in formulas]
-    for number, typst_math in enumerate(converted):
-        if typst_math in _known_bad:
-            converted[number] = None
-    pending = {
-        i for i, typst_math in enumerate(converted) if typst_math and typst_math not in _known_good
-    }
+    results: list[str | None] = []
+    pending: set[int] = set()
+    for number, formula in enumerate(formulas):
+        found, typst_math = formula_cache.get(formula.tex) if formula_cache else (False, None)
+        if not found:
+            if converted is not None and formula.tex in converted:
+                typst_math = converted[formula.tex]
+            else:
+                typst_math = tex_to_typst(formula.tex)
+            if typst_math in _known_bad:
+                typst_math = None
+            elif typst_math is not None and typst_math not in _known_good:
+                pending.add(number)
+        results.append(typst_math)
     while pending:
         order = sorted(pending)
-        source = "".join(f"#box[${converted[i]}$]\n" for i in order)
-        failed = _typeset_errors(source)
+        source = "".join(f"#let _ = ${results[i]}$\n" for i in order)
+        failed = _typeset_errors(source, fonts)
         if failed is None:
-            _known_good.update(dict.fromkeys(converted[i] for i in order))  # type: ignore[misc]
+            _known_good.update(dict.fromkeys(results[i] for i in order))  # type: ignore[misc]
             break
         bad = {order[line - 1] for line in failed if 0 < line <= len(order)}
         if not bad:  # an error we cannot place: give up on every pending formula
             bad = set(order)
         for number in bad:
-            _known_bad.add(converted[number])  # type: ignore[arg-type]
-            converted[number] = None
+            _known_bad.add(results[number])  # type: ignore[arg-type]
+            results[number] = None
         pending -= bad
-    return converted
+    if formula_cache is not None:
+        for formula, typst_math in zip(formulas, results, strict=True):
+            formula_cache.add(formula.tex, typst_math)
+    return results
 
 
 _known_good: dict[str | None, None] = {}
 _known_bad: set[str] = set()
 
 
-def _typeset_errors(source: str) -> list[int] | None:
+def _typeset_errors(source: str, fonts: object = None) -> list[int] | None:
     """Lines with errors when ``source`` is typeset, or None when it typesets cleanly."""
     import typst
 
+    compiler = typst.Compiler(font_paths=fonts) if fonts is not None else typst.Compiler()
     try:
-        typst.compile(source.encode(), format="pdf")
+        compiler.compile(input=source.encode(), format="pdf")
     except typst.TypstError as error:
         lines = [int(n) for n in _ERROR_LINE.findall(str(error.diagnostic))]
         return lines or [0]
