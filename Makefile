@@ -14,6 +14,7 @@ build: install
 	$(VENV)/bin/flashgen build cards
 
 test: system-packages install-test
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
 install: $(VENV)/bin/python

@@ -31,15 +31,18 @@ def main() -> None:
     """Turn a course kept as YAML files into an Anki deck and printable flashcards.
 
     A course is a folder holding course.yaml (id, title, chapters) and one YAML file per
-    concept, each naming the concepts to learn before it. Start with `flashgen check` to see
-    whether the course is sound.
+    concept, each naming the concepts to learn before it, with questions about it. Every
+    command takes the course folder as its argument (default: ./cards).
 
     \b
-    Examples:
-      flashgen check                 check the course in ./cards
-      flashgen check path/to/course  check another course
-      flashgen init my-course        start a new course
-      flashgen preview --serve       every card as Anki shows it, live in a browser
+    The loop:
+      flashgen init my-course               start a new course (passes check, builds)
+      flashgen new concept kv-cache --chapter ch1 --after attention --course my-course
+      flashgen check my-course              every problem, located: path:line:col
+      flashgen preview --serve my-course    every card as Anki shows it, live in a browser
+      flashgen build my-course              output/<id>.apkg, -cards.pdf, -guide.pdf
+    \b
+    Format: docs/format.md. Run `flashgen COMMAND --help` for each command's options.
     """
 
 
