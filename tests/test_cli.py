@@ -146,8 +146,9 @@ def test_group_help(flag: str) -> None:
     code, output = run(flag)
     assert code == 0
     assert "Usage: " in output
-    assert re.search(r"^\s+check\s", output, re.MULTILINE)
-    assert "flashgen check path/to/course" in output
+    for command in ("check", "build", "preview", "init", "new", "schema", "stats"):
+        assert re.search(rf"^\s+{command}\s", output, re.MULTILINE), command
+    assert "flashgen check my-course" in output and "flashgen build my-course" in output
 
 
 def test_check_help() -> None:

@@ -23,11 +23,11 @@ one Typst run and returns the function that substitutes the final markup. Caller
 to each string or to a whole JSON document at once (placeholders are private-use characters
 that never survive :func:`escape`).
 
-Conversions are the slow part (about 1 ms a formula), so they run in a background thread while
-the rest of the text is rendered (tex2typst releases the GIL), and a cache
-(:func:`load_formula_cache`) keeps each formula's checked result between builds, keyed by its
-LaTeX and the versions of tex2typst and Typst: a build whose formulas are all cached converts
-and checks nothing.
+Conversions are the slow part (about 0.7 ms a formula), so a cache (:func:`load_formula_cache`)
+keeps each formula's checked result between builds, keyed by its LaTeX and the versions of
+tex2typst and Typst: a build whose formulas are all cached converts and checks nothing.
+(Converting in a background thread while the text is rendered was measured and is slower:
+tex2typst holds the GIL.)
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -219,9 +218,6 @@ class TypstRenderer:
     #: Where each formula is written: (the text's location, line within the text).
     _formula_uses: dict[int, list[tuple[Location, int]]] = field(default_factory=dict)
     _names: dict[Path, str] = field(default_factory=dict)
-    #: Conversions of formulas not in the cache, running in the background.
-    _converting: dict[str, Future[str | None]] = field(default_factory=dict)
-    _converter: ThreadPoolExecutor | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -257,14 +253,7 @@ class TypstRenderer:
 
         ``fonts`` is a ``typst.Fonts`` to reuse (finding the system's fonts takes a while).
         """
-        try:
-            converted = {tex: future.result() for tex, future in self._converting.items()}
-        finally:
-            if self._converter is not None:
-                self._converter.shutdown(wait=False, cancel_futures=True)
-            self._converter = None
-            self._converting = {}
-        final = check_formulas(self.formulas, fonts, self.formula_cache, converted)
+        final = check_formulas(self.formulas, fonts, self.formula_cache)
         for number, ok in enumerate(final):
             if ok is None:
                 formula = self.formulas[number]
@@ -415,20 +404,9 @@ class TypstRenderer:
         if number is None:
             number = self._formula_ids[formula] = len(self.formulas)
             self.formulas.append(formula)
-            self._convert(formula.tex)
         # The location is worked out only for a warning (it may read the source line).
         self._formula_uses.setdefault(number, []).append((state.where, state.line))
         return f"{_MATH_OPEN}{number}{_MATH_CLOSE}"
-
-    def _convert(self, tex: str) -> None:
-        """Start converting ``tex`` in the background unless the cache knows it."""
-        if tex in self._converting:
-            return
-        if self.formula_cache is not None and self.formula_cache.get(tex)[0]:
-            return
-        if self._converter is None:
-            self._converter = ThreadPoolExecutor(1, thread_name_prefix="flashgen-tex2typst")
-        self._converting[tex] = self._converter.submit(tex_to_typst, tex)
 
     def _image(self, token: Token, state: _State) -> str:
         src = str(token.attrs.get("src", ""))
@@ -553,12 +531,10 @@ def check_formulas(
     formulas: Sequence[Formula],
     fonts: object = None,
     formula_cache: ResultCache | None = None,
-    converted: dict[str, str | None] | None = None,
 ) -> list[str | None]:
     """Typst math for each formula, or None where conversion or evaluation fails.
 
-    ``formula_cache`` supplies results checked by earlier builds and receives the new ones;
-    ``converted`` holds conversions already made (by the renderer's background thread).
+    ``formula_cache`` supplies results checked by earlier builds and receives the new ones.
     All formulas left to check are evaluated in one document, one per line, without being
     laid out (that finds unknown names and malformed calls, the ways a converted formula goes
     wrong, in milliseconds); a formula Typst rejects is found from the error's line number and
@@ -569,10 +545,7 @@ def check_formulas(
     for number, formula in enumerate(formulas):
         found, typst_math = formula_cache.get(formula.tex) if formula_cache else (False, None)
         if not found:
-            if converted is not None and formula.tex in converted:
-                typst_math = converted[formula.tex]
-            else:
-                typst_math = tex_to_typst(formula.tex)
+            typst_math = tex_to_typst(formula.tex)
             if typst_math in _known_bad:
                 typst_math = None
             elif typst_math is not None and typst_math not in _known_good:
