@@ -149,3 +149,22 @@ def test_cli_init_new_and_schema(tmp_path: Path) -> None:
     printed = runner.invoke(main, ["schema", "--print", "concept"])
     assert '"additionalProperties": false' in printed.output
     assert runner.invoke(main, ["init", str(root)]).exit_code == 1
+
+
+def test_stubs_that_are_still_placeholders_are_flagged(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from flashgen.cli import main
+
+    runner = CliRunner()
+    course = tmp_path / "course"
+    assert runner.invoke(main, ["init", str(course)]).exit_code == 0
+    chapter = next(line.split(":")[1].strip() for line in (course / "course.yaml").read_text()
+                   .splitlines() if line.strip().startswith("- id:"))  # fmt: skip
+    new = runner.invoke(main, ["new", "concept", "stub", "--chapter", chapter, "--course",
+                               str(course)])  # fmt: skip
+    assert new.exit_code == 0, new.output
+    result = runner.invoke(main, ["check", str(course)])
+    assert result.exit_code == 0  # a warning, not an error
+    (line,) = [ln for ln in result.output.splitlines() if "TODO placeholder" in ln]
+    assert "stub.yaml:" in line and "warning: 'summary' is still a TODO placeholder" in line

@@ -125,3 +125,28 @@ def test_seed_links_are_kept(seed: Course) -> None:
     directionality = seed.concept("directionality-in-contextual-representations")
     assert directionality is not None
     assert comparison.id in directionality.prerequisite_ids
+
+
+def test_seed_course_files_point_editors_at_the_current_schema() -> None:
+    import json
+
+    import jsonschema
+    import yaml
+
+    from flashgen import jsonschema as flashgen_schema
+
+    shipped = SEED_COURSE / ".flashgen"
+    for kind, current in flashgen_schema.schemas().items():
+        written = json.loads((shipped / f"{kind}.schema.json").read_text(encoding="utf-8"))
+        assert written == current, f"run `flashgen schema cards`: {kind} schema is out of date"
+    course_schema = json.loads((shipped / "course.schema.json").read_text(encoding="utf-8"))
+    concept_schema = json.loads((shipped / "concept.schema.json").read_text(encoding="utf-8"))
+    course_file = SEED_COURSE / "course.yaml"
+    assert course_file.read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=.flashgen/course.schema.json\n"
+    )
+    jsonschema.validate(yaml.safe_load(course_file.read_text(encoding="utf-8")), course_schema)
+    for path in sorted(SEED_COURSE.glob("*/*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("# yaml-language-server: $schema=../.flashgen/concept.schema.json")
+        jsonschema.validate(yaml.safe_load(text), concept_schema)

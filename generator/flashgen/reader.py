@@ -483,7 +483,31 @@ def read_concept_file(
         chapter_location=data.value_location("chapter"),
         field_locations=data.value_locations,
     )
+    _warn_placeholders(concept, diag)
     return concept, chapter_ref
+
+
+PLACEHOLDER = "TODO"
+
+
+def _warn_placeholders(concept: Concept, diag: Diagnostics) -> None:
+    """Stubs written by ``flashgen new`` start with TODO: they must not reach students."""
+    texts = [("title", concept.title, concept.where("title"))]
+    texts.append(("summary", concept.summary, concept.where("summary")))
+    for question in concept.questions:
+        for key in ("question", "statement", "front", "back", "text", "explanation"):
+            text = getattr(question, key, None)
+            if isinstance(text, str):
+                texts.append((key, text, question.where(key)))
+        if isinstance(question, MultipleChoice):
+            for key in ("correct", "distractors"):
+                for text in getattr(question, key):
+                    texts.append((key, text, question.where(key)))
+    found = [(key, location) for key, text, location in texts if text.startswith(PLACEHOLDER)]
+    if found:
+        key, location = found[0]
+        more = f" (and {len(found) - 1} more in this file)" if len(found) > 1 else ""
+        diag.warning(location, f"'{key}' is still a {PLACEHOLDER} placeholder{more}")
 
 
 CLOZE = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
