@@ -211,3 +211,35 @@ def test_the_fast_check_reports_what_load_course_reports(root, monkeypatch):
 def test_note_guid_is_genankis():
     for ids in [("c", "k", "#concept"), ("course-ü", "λ", "q1"), ("", "", "")]:
         assert note_guid(*ids) == genanki.guid_for(*ids)
+
+
+def test_a_killed_parallel_build_leaves_no_worker_holding_its_output(tmp_path):
+    """Workers die with the build: whoever waits for its output is not kept waiting."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "big"
+    shutil.copytree(DECK_COURSE, source)
+    template = (source / "advanced" / "sampling.yaml").read_text(encoding="utf-8")
+    for number in range(cache.PARALLEL_MIN_FILES * 4):
+        text = template.replace("id: sampling", f"id: sampling-{number}")
+        (source / "advanced" / f"s{number}.yaml").write_text(text, encoding="utf-8")
+    command = [sys.executable, "-m", "flashgen", "build", str(source), "-o", str(tmp_path / "o")]
+    process = subprocess.Popen(
+        [*command, "--only", "apkg"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while not _children(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.005)  # until the workers are reading and rendering the files
+    assert _children(process.pid), "the build never started its workers"
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)  # would hang while an orphaned worker held the pipes
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []

@@ -28,6 +28,7 @@ import functools
 import hashlib
 import marshal
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -214,8 +215,25 @@ def _process_all(
     chunks = [[str(path) for path in chunk] for chunk in iter_chunks(paths, _CHUNK)]
     work = functools.partial(_process_chunk, str(root), course_id, render)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=2, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    ) as pool:
         return [record for chunk in pool.map(work, chunks) for record in chunk]
+
+
+def _worker_start(parent: int) -> None:
+    """Tie a worker's life to the build's: a killed build must not leave workers behind, and
+    they must let go of its standard output and error, which its caller may be waiting on."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the build died before the line above
+        os._exit(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 # --- The cache files ------------------------------------------------------------------------
