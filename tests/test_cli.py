@@ -223,3 +223,10 @@ def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert result.stdout == f"flashgen, version {__version__}\n"
+
+
+def test_command_line_pdf_options_match_the_typesetter() -> None:
+    from flashgen import cli, pdf
+
+    assert sorted(cli.PAPER_CHOICES) == sorted(pdf.PAPERS)
+    assert {name: size.help for name, size in pdf.CARD_SIZES.items()} == cli.CARD_SIZE_CHOICES

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import jinja2
 
-from . import apkg, pdf
 from .atomic import atomic_path
 from .cards import StudySet, study_cards
 from .checks import load_course
@@ -68,6 +67,9 @@ def build(
     progress("checking")
     if set(only) == {"apkg"}:
         return _deck_only(course_dir, output_dir, timestamp, progress)
+    # Imported here: typesetting and genanki cost a noticeable share of a no-op rebuild.
+    from . import apkg, pdf
+
     course, diag = load_course(course_dir, exclude=(output_dir,))
     if course is None or diag.has_errors:
         raise CourseError(diag)

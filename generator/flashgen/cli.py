@@ -13,7 +13,6 @@ from .build import OUTPUT_KINDS
 from .build import build as run_build
 from .checks import load_course
 from .diagnostics import CourseError, Diagnostics, plural
-from .pdf import CARD_SIZES, PAPERS
 from .progress import StepBar
 from .progress import wanted as progress_wanted
 from .schema import QUESTION_TYPES
@@ -89,6 +88,15 @@ def report(diag: Diagnostics) -> None:
         click.echo(diag.render_text(), err=True)
 
 
+#: The PDF options, spelled out here so that the command line does not import the typesetter
+#: (tests/test_pdf.py checks them against flashgen.pdf).
+PAPER_CHOICES = ["a4", "letter"]
+CARD_SIZE_CHOICES = {
+    "eighth": "8 a page (2 x 4), about A7",
+    "index": "5 x 3 in index cards, 3 a page",
+    "business": "85 x 55 mm business cards, 10 a page on A4",
+}
+
 #: Exit status when an output file cannot be written (permissions, full disk, ...).
 EXIT_WRITE_FAILED = 3
 
@@ -111,18 +119,18 @@ EXIT_WRITE_FAILED = 3
 )
 @click.option(
     "--paper",
-    type=click.Choice(sorted(PAPERS)),
+    type=click.Choice(PAPER_CHOICES),
     default="a4",
     show_default=True,
     help="Paper size of the PDFs.",
 )
 @click.option(
     "--card-size",
-    type=click.Choice(list(CARD_SIZES)),
+    type=click.Choice(list(CARD_SIZE_CHOICES)),
     default="eighth",
     show_default=True,
     help="Size of the printed cards: "
-    + "; ".join(f"{size.name}: {size.help}" for size in CARD_SIZES.values())
+    + "; ".join(f"{name}: {text}" for name, text in CARD_SIZE_CHOICES.items())
     + ".",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
