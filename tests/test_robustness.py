@@ -44,7 +44,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_parse_yaml_never_raises_on_any_text(text: str) -> None:
     diag = Diagnostics()
@@ -54,9 +54,7 @@ def test_parse_yaml_never_raises_on_any_text(text: str) -> None:
         assert item.message
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(keys, values, max_size=8))
 def test_checking_any_concept_file_never_raises(tmp_path: Path, data: dict) -> None:
     shutil.rmtree(tmp_path / "c", ignore_errors=True)  # tmp_path is shared by the examples
@@ -73,9 +71,7 @@ def test_checking_any_concept_file_never_raises(tmp_path: Path, data: dict) -> N
     diag.render_json(relative_to=root)
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
         st.fixed_dictionaries(
@@ -108,7 +104,7 @@ graphs = st.integers(min_value=1, max_value=12).flatmap(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(graphs)
 def test_find_cycles_reports_real_cycles_exactly_when_there_are_some(succ: list[list[int]]) -> None:
     edges = {f"c{i}": [f"c{j}" for j in targets] for i, targets in enumerate(succ)}
