@@ -94,12 +94,20 @@ def build(
             apkg.write_apkg(package, notes.media, temporary, timestamp)
         result.written.append(target)
     if pdfs is not None:
-        names = {"cards": pdf.cards_pdf_name(course), "guide": pdf.guide_pdf_name(course)}
-        for kind, data in pdfs.files.items():
-            target = output_dir / names[kind]
-            with atomic_path(target) as temporary:
-                temporary.write_bytes(data)
-            result.written.append(target)
+        names = []
+        try:
+            for key in pdfs.names():
+                target = output_dir / pdf.pdf_name(course, key)
+                with atomic_path(target) as temporary:
+                    pdfs.write(key, temporary)
+                result.written.append(target)
+                names.append(target.name)
+        finally:
+            pdfs.close()
+        # A course that grew past the split limit (or shrank below it) must not leave its
+        # PDFs of the other naming behind.
+        for stale in pdf.stale_pdfs(output_dir, course, ("cards", "guide"), names):
+            stale.unlink(missing_ok=True)
     return result
 
 

@@ -151,6 +151,8 @@ def build(
                                      edge) and cut out; answers land behind questions
       OUTPUT/<course-id>-guide.pdf   study guide: concept map, concepts in order,
                                      questions, answer key, Leitner schedule
+      (a course of over 2,000 cards: -cards-<chapter-id>.pdf and -guide-<chapter-id>.pdf
+      for each chapter instead; see docs/pdf.md)
     \b
     Rebuild and re-import after every edit: notes are matched by their ids, so edited
     notes update in place, new ones are added, and every review is kept. Set

@@ -12,6 +12,9 @@ files, ``data.json`` and copies of the images the text uses. Typst cannot read a
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import glob
 import hashlib
 import itertools
 import json
@@ -19,9 +22,10 @@ import math
 import os
 import re
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from .concept_map import concept_map_svg
 from .concept_map import layout as concept_map_layout
 from .diagnostics import CourseError, Diagnostics, Location
 from .identity import letters
-from .model import Basic, Cloze, Concept, Course, MultipleChoice, TrueFalse
+from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
 from .templates import default_templates_dir, template_dirs
 from .typst_markup import Formula, ResultCache, TypstRenderer, load_formula_cache, versions
 
@@ -124,6 +128,97 @@ def cards_pdf_name(course: Course) -> str:
 
 def guide_pdf_name(course: Course) -> str:
     return f"{course.id}-guide.pdf"
+
+
+def pdf_name(course: Course, key: str) -> str:
+    """The file name of the PDF :func:`render_pdfs` returns as ``key``: ``cards``, ``guide``,
+    or for a split course ``cards-<chapter-id>``, ``guide-<chapter-id>-<n>`` and so on."""
+    return f"{course.id}-{key}.pdf"
+
+
+#: A course with more cards than this is printed as one cards PDF and one guide per chapter,
+#: and a chapter with more cards than this as numbered parts (see :func:`pdf_parts`).
+#: ``$FLASHGEN_PDF_SPLIT_CARDS`` overrides it (tests use a small value).
+SPLIT_CARDS = 2000
+
+
+def split_limit() -> int:
+    value = os.environ.get("FLASHGEN_PDF_SPLIT_CARDS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else SPLIT_CARDS
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """The cards of one chapter, or of one numbered part of a large chapter, in study order."""
+
+    chapter: Chapter
+    #: 1, 2, ... when the chapter is cut into several parts, else None.
+    number: int | None
+    cards: tuple[Card, ...]
+
+    @property
+    def name(self) -> str:
+        return self.chapter.id if self.number is None else f"{self.chapter.id}-{self.number}"
+
+    @property
+    def title(self) -> str:
+        return self.chapter.title + ("" if self.number is None else f", part {self.number}")
+
+
+def pdf_parts(study: StudySet, limit: int) -> list[Part] | None:
+    """How a course with more than ``limit`` cards is split: one part per chapter (in the
+    course's chapter order, empty chapters left out), a chapter with more than ``limit`` cards
+    cut at concept boundaries into parts of at most ``limit`` cards (a single concept with more
+    cards stays whole). None when the course is small enough for one file of each kind."""
+    if len(study.cards) <= limit:
+        return None
+    blocks: dict[str, list[list[Card]]] = {}
+    for card in study.cards:
+        chapter = blocks.setdefault(card.chapter.id, [])
+        if not chapter or chapter[-1][0].concept.id != card.concept.id:
+            chapter.append([])
+        chapter[-1].append(card)
+    parts = []
+    for chapter in study.course.chapters:
+        groups: list[list[Card]] = []
+        for block in blocks.get(chapter.id, []):
+            if not groups or len(groups[-1]) + len(block) > limit:
+                groups.append([])
+            groups[-1].extend(block)
+        for number, cards in enumerate(groups, 1):
+            parts.append(Part(chapter, number if len(groups) > 1 else None, tuple(cards)))
+    return parts
+
+
+_SPLIT_NAME = re.compile(r"(?P<base>.+?)(?:-[0-9]+)?")
+
+
+def stale_pdfs(
+    output_dir: Path, course: Course, kinds: Iterable[str], keep: Iterable[str]
+) -> list[Path]:
+    """flashgen's PDFs of ``course`` in ``output_dir`` other than ``keep`` (file names): an
+    unsplit ``<id>-cards.pdf`` left from when the course was small, the chapter files of a
+    course that is no longer split, or of a chapter since renamed. A file that may be another
+    course's (``<id>-cards-x-guide.pdf`` is course ``<id>-cards-x``'s guide) is left alone,
+    unless its tail is one of this course's chapter ids."""
+    keep = set(keep)
+    chapters = {chapter.id for chapter in course.chapters}
+    found = []
+    for kind in kinds:
+        prefix = f"{course.id}-{kind}"
+        for path in sorted(output_dir.glob(f"{glob.escape(prefix)}*.pdf")):
+            if path.name in keep or not path.is_file():
+                continue
+            rest = path.name[len(prefix) : -len(".pdf")]
+            if rest:
+                match = _SPLIT_NAME.fullmatch(rest[1:]) if rest.startswith("-") else None
+                if match is None:
+                    continue
+                foreign = re.search(r"-(cards|guide)(-|$)", rest)
+                if foreign and match.group("base") not in chapters and rest[1:] not in chapters:
+                    continue
+            found.append(path)
+    return found
 
 
 KIND_LABELS = {
@@ -253,14 +348,18 @@ class MapPicture:
         }
 
 
-def concept_maps(study: StudySet) -> list[MapPicture]:
+def concept_maps(study: StudySet, part: Part | None = None, first: int = 1) -> list[MapPicture]:
     """The guide's concept maps: the drawings of the HTML preview's index page (one map of the
-    course, or one per chapter for a large course), drawn by :func:`concept_map_svg`."""
+    course, or one per chapter for a large course), drawn by :func:`concept_map_svg`; for a
+    ``part`` of a split course, the map of its concepts. Files are numbered from ``first``."""
     from .preview import WHOLE_MAP_LIMIT  # here: preview imports the build, which imports this
 
     order = study.order
-    if len(order) <= WHOLE_MAP_LIMIT:
-        selections: list[tuple[str | None, list[str] | None]] = [(None, None)]
+    selections: list[tuple[str | None, list[str] | None]]
+    if part is not None:
+        selections = [(None, list(dict.fromkeys(card.concept.id for card in part.cards)))]
+    elif len(order) <= WHOLE_MAP_LIMIT:
+        selections = [(None, None)]
     else:
         selections = []
         for chapter in study.course.chapters:
@@ -268,7 +367,7 @@ def concept_maps(study: StudySet) -> list[MapPicture]:
             if ids:
                 selections.append((chapter.title, ids))
     pictures = []
-    for number, (title, ids) in enumerate(selections, 1):
+    for number, (title, ids) in enumerate(selections, first):
         drawing = concept_map_layout(study, concepts=ids)
         options: dict[str, Any] = {
             "concepts": ids,
@@ -302,13 +401,37 @@ def concept_maps(study: StudySet) -> list[MapPicture]:
 
 @dataclass
 class Pdfs:
-    """What :func:`render_pdfs` produced: file bytes by name, plus warnings."""
+    """What :func:`render_pdfs` produced: file bytes by key (see :func:`pdf_name`), plus
+    warnings. A split course's PDFs are not held in memory but ``spooled`` to files in a
+    temporary folder, removed by :meth:`close`."""
 
     files: dict[str, bytes]
     diagnostics: Diagnostics
+    spooled: dict[str, Path] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return [*self.files, *self.spooled]
+
+    def read(self, key: str) -> bytes:
+        return self.files[key] if key in self.files else self.spooled[key].read_bytes()
+
+    def write(self, key: str, target: Path) -> None:
+        if key in self.files:
+            target.write_bytes(self.files[key])
+        else:
+            shutil.copyfile(self.spooled[key], target)
+
+    def close(self) -> None:
+        folders = {path.parent for path in self.spooled.values()}
+        self.spooled = {}
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-def cards_data(content: PdfContent, layout: Sheet) -> dict[str, Any]:
+def cards_data(
+    content: PdfContent, layout: Sheet, cards: Sequence[Card] | None = None
+) -> dict[str, Any]:
+    """The cards PDF's data: of every card, or of ``cards`` (one part of a split course)."""
     course = content.course
     return {
         "course": {"id": course.id, "title": course.title},
@@ -325,7 +448,7 @@ def cards_data(content: PdfContent, layout: Sheet) -> dict[str, Any]:
         "min_font_size": MIN_FONT_PT,
         "cards": [
             estimate_fit(content.card(card), layout, content.markup.formulas)
-            for card in content.study.cards
+            for card in (content.study.cards if cards is None else cards)
         ],
     }
 
@@ -412,13 +535,23 @@ def _surely_fits(
     return lines * 1.3 * size <= height
 
 
-def guide_data(content: PdfContent, paper: str, maps: Sequence[MapPicture]) -> dict[str, Any]:
+def guide_data(
+    content: PdfContent, paper: str, maps: Sequence[MapPicture], part: Part | None = None
+) -> dict[str, Any]:
+    """The guide's data: of the whole course, or of one ``part`` of a split course (questions
+    keep the numbers they have in the whole course; links to concepts printed in another
+    part's guide are marked ``here: false``)."""
     study = content.study
     course = study.course
     concepts: list[dict[str, Any]] = []
     by_concept: dict[str, dict[str, Any]] = {}
     number = 0
+    wanted = None if part is None else {card.code for card in part.cards}
+    questions = 0
     for card in study.cards:
+        if wanted is not None and card.code not in wanted:
+            number += card.question is not None
+            continue
         if card.question is None:
             entry = {
                 "id": card.concept.id,
@@ -432,6 +565,7 @@ def guide_data(content: PdfContent, paper: str, maps: Sequence[MapPicture]) -> d
             by_concept[card.concept.id] = entry
         else:
             number += 1
+            questions += 1
             by_concept[card.concept.id]["questions"].append(
                 {
                     "number": number,
@@ -441,7 +575,7 @@ def guide_data(content: PdfContent, paper: str, maps: Sequence[MapPicture]) -> d
                     "fields": content.fields(card),
                 }
             )
-    return {
+    data: dict[str, Any] = {
         "course": {
             "id": course.id,
             "title": course.title,
@@ -453,6 +587,14 @@ def guide_data(content: PdfContent, paper: str, maps: Sequence[MapPicture]) -> d
         "concepts": concepts,
         "maps": [picture.data() for picture in maps],
     }
+    if part is not None:
+        data["course"].update(
+            chapters=[part.title], concepts=len(concepts), questions=questions, part=part.title
+        )
+        for entry in concepts:
+            for item in (*entry["before"], *entry["after"]):
+                item["here"] = item["id"] in by_concept
+    return data
 
 
 def default_cache_dir() -> Path:
@@ -472,8 +614,14 @@ def render_pdfs(
     card_size: str = "eighth",
     kinds: Iterable[str] = ("cards", "guide"),
     cache_dir: Path | None = None,
+    split_cards: int | None = None,
 ) -> Pdfs:
-    """Typeset the requested PDFs (``cards``, ``guide``) and return their bytes.
+    """Typeset the requested PDFs (``cards``, ``guide``) and return their bytes by key (see
+    :func:`pdf_name`).
+
+    A course with more than ``split_cards`` cards (default :func:`split_limit`) gets one
+    PDF of each kind per part (:func:`pdf_parts`), keyed ``cards-<part>`` and ``guide-<part>``,
+    each typeset in a worker process of its own so that memory stays bounded.
 
     ``cache_dir`` (default :func:`default_cache_dir`) keeps what costs time and depends only on
     its inputs between builds: each formula's checked conversion, and the text size Typst chose
@@ -481,8 +629,13 @@ def render_pdfs(
 
     Raises :class:`CourseError` when a template (a course's override, usually) has an error.
     """
-    diag = Diagnostics()
     cache_dir = cache_dir or default_cache_dir()
+    parts = pdf_parts(study, split_limit() if split_cards is None else split_cards)
+    if parts is not None:
+        return _render_parts(
+            study, course_dir, timestamp, paper, card_size, tuple(kinds), cache_dir, parts
+        )
+    diag = Diagnostics()
     content = PdfContent(study)
     content.markup.formula_cache = load_formula_cache(cache_dir / FORMULA_CACHE)
     layout = sheet(paper, card_size)
@@ -532,6 +685,206 @@ def render_pdfs(
                         fits.add(key, float(item["size"]))
                 fits.save(cache_dir / FIT_CACHE)
     return Pdfs(files, diag)
+
+
+def _render_parts(
+    study: StudySet,
+    course_dir: Path,
+    timestamp: int,
+    paper: str,
+    card_size: str,
+    kinds: tuple[str, ...],
+    cache_dir: Path,
+    parts: list[Part],
+) -> Pdfs:
+    """:func:`render_pdfs` for a split course: the data of every part is made here, then each
+    PDF typeset in a worker process (:func:`_typeset_all`)."""
+    diag = Diagnostics()
+    spool = Path(tempfile.mkdtemp(prefix="flashgen-pdfs-"))
+    pdfs = Pdfs({}, diag)
+    try:
+        _render_parts_in(
+            study, course_dir, timestamp, paper, kinds, cache_dir, parts, pdfs, spool, card_size
+        )
+    except BaseException:
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
+    return pdfs
+
+
+def _render_parts_in(
+    study: StudySet,
+    course_dir: Path,
+    timestamp: int,
+    paper: str,
+    kinds: tuple[str, ...],
+    cache_dir: Path,
+    parts: list[Part],
+    pdfs: Pdfs,
+    spool: Path,
+    card_size: str = "eighth",
+) -> None:
+    diag = pdfs.diagnostics
+    content = PdfContent(study)
+    content.markup.formula_cache = load_formula_cache(cache_dir / FORMULA_CACHE)
+    layout = sheet(paper, card_size)
+    import typst
+
+    fonts = typst.Fonts()
+    with tempfile.TemporaryDirectory(prefix="flashgen-typst-") as scratch:
+        root = Path(scratch)
+        origins = stage_templates(course_dir, root)
+        for kind in kinds:
+            if not (root / "typst" / f"{kind}.typ").is_file():
+                missing = Location(default_templates_dir() / "typst" / f"{kind}.typ")
+                raise CourseError(_template_error(missing, f"template typst/{kind}.typ is missing"))
+        documents: list[tuple[str, str, dict[str, Any]]] = []
+        for index, part in enumerate(parts, 1):
+            if "cards" in kinds:
+                documents.append(
+                    (f"cards-{part.name}", "cards", cards_data(content, layout, part.cards))
+                )
+            if "guide" in kinds:
+                maps = concept_maps(study, part, first=index)
+                for picture in maps:
+                    for name, svg in picture.files.items():
+                        (root / name).write_text(svg, "utf-8")
+                documents.append(
+                    (f"guide-{part.name}", "guide", guide_data(content, paper, maps, part))
+                )
+        substitute = content.markup.finish(fonts)
+        content.markup.formula_cache.save(cache_dir / FORMULA_CACHE)
+        for location, message in content.markup.warnings:
+            diag.warning(location, message)
+        media = root / "media"
+        media.mkdir()
+        for name, source in content.markup.media.items():
+            shutil.copyfile(source, media / name)
+        fits = None
+        keys: dict[tuple[str, str], str] = {}
+        if "cards" in kinds:
+            context = (*versions("typst"), _fonts_digest(fonts))
+            fits = ResultCache.load(cache_dir / FIT_CACHE, context, _valid_size)
+        salt = _templates_digest(root)
+        tasks = []
+        names = [(key, kind) for key, kind, _ in documents]
+        for key, kind, data in documents:
+            if kind == "cards" and fits is not None:
+                found, text = cards_json(data, substitute, fits, salt)
+                keys.update(found)
+            else:
+                text = substitute_json(_dumps(data), substitute)
+            (root / f"{key}.json").write_text(text, "utf-8")
+            tasks.append((kind, key))
+        del documents
+        results = _typeset_all(root, spool, tasks, timestamp, origins)
+        for (key, kind), (overflow, measured) in zip(names, results, strict=True):
+            pdfs.spooled[key] = spool / f"{key}.pdf"
+            for item in overflow:
+                report_overflow(study, item, diag)
+            if kind == "cards" and fits is not None:
+                for item in measured:
+                    found_key = keys.get((str(item.get("code")), str(item.get("side"))))
+                    if found_key is not None and _valid_size(item.get("size")):
+                        fits.add(found_key, float(item["size"]))
+        if fits is not None:
+            fits.save(cache_dir / FIT_CACHE)
+
+
+#: Worker processes that typeset the parts of a split course, and how many parts each
+#: typesets before it is replaced by a fresh one (Typst's caches only grow within a process).
+WORKERS = 2
+PARTS_PER_WORKER = 1
+
+
+def _typeset_all(
+    root: Path, spool: Path, tasks: list[tuple[str, str]], timestamp: int, origins: dict[str, Path]
+) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Typeset each (kind, key) of ``tasks`` (data ``root/<key>.json``, PDF written to
+    ``spool/<key>.pdf``) in worker processes: ``WORKERS`` at a time, each a fresh process
+    that typesets ``PARTS_PER_WORKER`` parts and exits. The results (overflow and measured
+    sides), in the order of ``tasks``, do not depend on which worker typeset what.
+
+    (Not one pool with ``max_tasks_per_child``: replacing its workers can hang on Python 3.11.)
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [tasks[i : i + PARTS_PER_WORKER] for i in range(0, len(tasks), PARTS_PER_WORKER)]
+    workers = max(1, min(WORKERS, os.cpu_count() or 1, len(batches)))
+    work = functools.partial(_typeset_batch, str(root), str(spool), timestamp)
+    outcomes: list[tuple[Any, ...]] = []
+    with ThreadPoolExecutor(max_workers=workers) as threads:
+        futures = [threads.submit(work, batch) for batch in batches]
+        try:
+            for future in futures:
+                for outcome in future.result():
+                    if outcome[0] == "error":
+                        raise CourseError(_typst_error(_Failure(*outcome[1:]), root, origins))
+                    outcomes.append(outcome)
+        finally:
+            for future in futures:
+                future.cancel()
+    return [(overflow, measured) for _, overflow, measured in outcomes]
+
+
+def _typeset_batch(
+    root: str, spool: str, timestamp: int, batch: list[tuple[str, str]]
+) -> list[tuple[Any, ...]]:
+    """Typeset ``batch`` in a new worker process, which ends with it (stopping at an error)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    found = []
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    ) as process:
+        for kind, key in batch:
+            outcome = process.submit(_typeset_task, root, kind, key, spool, timestamp).result()
+            found.append(outcome)
+            if outcome[0] == "error":
+                break
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A Typst error reported by a worker process (what :func:`_typst_error` reads of one)."""
+
+    diagnostic: str
+    message: str
+    hints: list[str]
+
+
+def _typeset_task(root: str, kind: str, key: str, spool: str, timestamp: int) -> tuple[Any, ...]:
+    """In a worker: write ``spool/<key>.pdf``; ("ok", overflow, measured), or ("error", text,
+    message, hints)."""
+    import typst
+
+    try:
+        data = f"/{key}.json"
+        pdf, overflow, measured = _compile(Path(root), kind, timestamp, typst.Fonts(), data)
+    except typst.TypstError as error:
+        text = str(getattr(error, "diagnostic", "") or error)
+        message = str(getattr(error, "message", "") or text.splitlines()[0])
+        return ("error", text, message, [str(h) for h in getattr(error, "hints", None) or []])
+    (Path(spool) / f"{key}.pdf").write_bytes(pdf)
+    return ("ok", overflow, measured)
+
+
+def _worker_start(parent: int) -> None:
+    """Tie a worker's life to the build's (as :mod:`flashgen.cache` does): a killed build must
+    not leave workers behind, nor have them hold its standard output and error."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the build died before the line above
+        os._exit(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 #: Cache files in the cache folder (see :func:`render_pdfs`).
@@ -644,15 +997,22 @@ def typeset(
     if not main.is_file():
         missing = Location(default_templates_dir() / "typst" / f"{kind}.typ")
         raise CourseError(_template_error(missing, f"template typst/{kind}.typ is missing"))
-    compiler = typst.Compiler(
-        main, root=root, sys_inputs={"data": f"/{kind}.json"}, font_paths=fonts or []
-    )
     try:
-        pdf = compiler.compile(format="pdf", timestamp=timestamp, pdf_tags=kind != "cards")
-        overflow = json.loads(compiler.query("<fg-overflow>", field="value", format="json"))
-        measured = json.loads(compiler.query("<fg-fit>", field="value", format="json"))
+        return _compile(root, kind, timestamp, fonts, f"/{kind}.json")
     except typst.TypstError as error:
         raise CourseError(_typst_error(error, root, origins)) from None
+
+
+def _compile(
+    root: Path, kind: str, timestamp: int, fonts: object, data: str
+) -> tuple[bytes, list[dict[str, Any]], list[dict[str, Any]]]:
+    import typst
+
+    main = root / "typst" / f"{kind}.typ"
+    compiler = typst.Compiler(main, root=root, sys_inputs={"data": data}, font_paths=fonts or [])
+    pdf = compiler.compile(format="pdf", timestamp=timestamp, pdf_tags=kind != "cards")
+    overflow = json.loads(compiler.query("<fg-overflow>", field="value", format="json"))
+    measured = json.loads(compiler.query("<fg-fit>", field="value", format="json"))
     assert isinstance(pdf, bytes)
     return pdf, overflow, measured
 
