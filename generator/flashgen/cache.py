@@ -604,7 +604,7 @@ def _package(
         for name, file in record[_MEDIA]:
             media[name] = Path(file)
     order = learning_order(course)  # type: ignore[arg-type]
-    after = learn_after(course)  # type: ignore[arg-type]
+    after = learn_after(course, order)  # type: ignore[arg-type]
     models = build_note_types(template_environment(course_dir))
     html = HtmlRenderer(course.root)
     package = assemble(course, order, notes, after, models, html)  # type: ignore[arg-type]

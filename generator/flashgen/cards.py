@@ -62,7 +62,7 @@ def study_cards(course: Course) -> StudySet:
                     tags=tags,
                 )
             )
-    return StudySet(course, tuple(cards), order, learn_after(course))
+    return StudySet(course, tuple(cards), order, learn_after(course, order))
 
 
 def note_tags(course: Course, concept: Concept) -> tuple[str, ...]:

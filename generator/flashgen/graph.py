@@ -21,11 +21,13 @@ def prerequisite_map(course: Course) -> dict[str, tuple[str, ...]]:
     }
 
 
-def learn_after(course: Course) -> dict[str, tuple[str, ...]]:
-    """The reverse of prerequisites, each list in learning order."""
+def learn_after(
+    course: Course, order: Sequence[Concept] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The reverse of prerequisites, each list in learning order (``order``, if computed)."""
     result: dict[str, list[str]] = {concept.id: [] for concept in course.concepts}
     prerequisites = prerequisite_map(course)
-    for concept in learning_order(course):
+    for concept in learning_order(course) if order is None else order:
         for prerequisite in prerequisites[concept.id]:
             result[prerequisite].append(concept.id)
     return {key: tuple(value) for key, value in result.items()}
