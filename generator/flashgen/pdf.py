@@ -33,6 +33,7 @@ from .cards import Card, StudySet
 from .concept_map import concept_map_svg
 from .concept_map import layout as concept_map_layout
 from .diagnostics import CourseError, Diagnostics, Location
+from .formula_worker import BackgroundConverter
 from .identity import letters
 from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
 from .templates import default_templates_dir, template_dirs
@@ -236,7 +237,7 @@ class PdfContent:
     def __init__(self, study: StudySet):
         self.study = study
         self.course = study.course
-        self.markup = TypstRenderer(self.course.root)
+        self.markup = TypstRenderer(self.course.root, background=BackgroundConverter())
         self._titles: dict[str, str] = {}
 
     def text(self, text: str, concept: Concept, where: Location, **options: Any) -> str:

@@ -27,7 +27,7 @@ Conversions are the slow part (about 0.7 ms a formula), so a cache (:func:`load_
 keeps each formula's checked result between builds, keyed by its LaTeX and the versions of
 tex2typst and Typst: a build whose formulas are all cached converts and checks nothing.
 (Converting in a background thread while the text is rendered was measured and is slower:
-tex2typst holds the GIL.)
+tex2typst holds the GIL; :attr:`TypstRenderer.background` converts in a helper process instead.)
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from typing import Any
 from markdown_it.token import Token
 
 from .diagnostics import Location
+from .formula_worker import BackgroundConverter, convert
 from .markdown import ALLOWED_TAGS, media_name, parser, resolve_image
 
 #: Characters that mean something to Typst markup wherever they stand (always escaped), and
@@ -94,14 +95,7 @@ def string(text: str) -> str:
 @cache
 def tex_to_typst(tex: str) -> str | None:
     """Typst math for a LaTeX formula, or None when tex2typst cannot convert it."""
-    import tex2typst
-
-    try:
-        result = tex2typst.tex2typst(tex.strip())
-    except (ValueError, RuntimeError):
-        return None
-    # A "$" in the result would end the math early; such a formula stays LaTeX source.
-    return result if result and "$" not in result.replace("\\$", "") else None
+    return convert(tex)
 
 
 # Every code expression this module writes (``#emph[...]``, ``#raw(...)``) ends with ``;``:
@@ -218,6 +212,8 @@ class TypstRenderer:
     #: Where each formula is written: (the text's location, line within the text).
     _formula_uses: dict[int, list[tuple[Location, int]]] = field(default_factory=dict)
     _names: dict[Path, str] = field(default_factory=dict)
+    #: Converts new formulas in a helper process as they are found (see :meth:`finish`).
+    background: BackgroundConverter | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -253,7 +249,8 @@ class TypstRenderer:
 
         ``fonts`` is a ``typst.Fonts`` to reuse (finding the system's fonts takes a while).
         """
-        final = check_formulas(self.formulas, fonts, self.formula_cache)
+        converted = self.background.results() if self.background is not None else {}
+        final = check_formulas(self.formulas, fonts, self.formula_cache, converted)
         for number, ok in enumerate(final):
             if ok is None:
                 formula = self.formulas[number]
@@ -404,6 +401,9 @@ class TypstRenderer:
         if number is None:
             number = self._formula_ids[formula] = len(self.formulas)
             self.formulas.append(formula)
+            cached = self.formula_cache is not None and formula.tex in self.formula_cache.results
+            if self.background is not None and not cached:
+                self.background.submit(formula.tex)
         # The location is worked out only for a warning (it may read the source line).
         self._formula_uses.setdefault(number, []).append((state.where, state.line))
         return f"{_MATH_OPEN}{number}{_MATH_CLOSE}"
@@ -531,10 +531,12 @@ def check_formulas(
     formulas: Sequence[Formula],
     fonts: object = None,
     formula_cache: ResultCache | None = None,
+    converted: dict[str, str | None] | None = None,
 ) -> list[str | None]:
     """Typst math for each formula, or None where conversion or evaluation fails.
 
-    ``formula_cache`` supplies results checked by earlier builds and receives the new ones.
+    ``formula_cache`` supplies results checked by earlier builds and receives the new ones;
+    ``converted`` holds conversions made elsewhere (by :func:`tex_to_typst`'s function).
     All formulas left to check are evaluated in one document, one per line, without being
     laid out (that finds unknown names and malformed calls, the ways a converted formula goes
     wrong, in milliseconds); a formula Typst rejects is found from the error's line number and
@@ -545,7 +547,10 @@ def check_formulas(
     for number, formula in enumerate(formulas):
         found, typst_math = formula_cache.get(formula.tex) if formula_cache else (False, None)
         if not found:
-            typst_math = tex_to_typst(formula.tex)
+            if converted and formula.tex in converted:
+                typst_math = converted[formula.tex]
+            else:
+                typst_math = tex_to_typst(formula.tex)
             if typst_math in _known_bad:
                 typst_math = None
             elif typst_math is not None and typst_math not in _known_good:
