@@ -240,14 +240,32 @@ def _escape_text(text: str) -> str:
     return text
 
 
-def _inline(line: str, first_of_paragraph: bool, last_char: str) -> str | None:
-    """One line of inline Markdown as HTML, or ``None`` outside the fast subset."""
-    out: list[str] = []
+def _html_pieces(pieces: list[tuple[str, str]]) -> str:
+    out = []
+    for kind, content in pieces:
+        if kind == "text":
+            out.append(_escape_text(content))
+        elif kind == "code":
+            out.append(f"<code>{_escape_text(content)}</code>")
+        elif kind == "math":
+            out.append("\\(" + _escape_text(content) + "\\)")
+        else:
+            out.append(f"<{kind}>{_escape_text(content)}</{kind}>")
+    return "".join(out)
+
+
+def inline_pieces(
+    line: str, first_of_paragraph: bool, last_char: str
+) -> list[tuple[str, str]] | None:
+    """One line of inline Markdown in the fast subset as (kind, content) pieces, each what
+    markdown-it makes one token (or one emphasis around one text token) of: ``text``,
+    ``code``, ``math``, ``em`` or ``strong``; ``None`` outside the fast subset."""
+    out: list[tuple[str, str]] = []
     i, n = 0, len(line)
     while i < n:
         plain = _PLAIN.match(line, i)
         if plain is not None:
-            out.append(_escape_text(plain.group()))
+            out.append(("text", plain.group()))
             i = plain.end()
             continue
         char = line[i]
@@ -258,7 +276,7 @@ def _inline(line: str, first_of_paragraph: bool, last_char: str) -> str | None:
             code = line[i + 1 : end]
             if code[0] == " " or code[-1] == " ":
                 return None
-            out.append(f"<code>{_escape_text(code)}</code>")
+            out.append(("code", code))
             i = end + 1
         elif char == "$":
             end = line.find("$", i + 1)
@@ -276,7 +294,7 @@ def _inline(line: str, first_of_paragraph: bool, last_char: str) -> str | None:
                 or after == "$"
             ):
                 return None
-            out.append("\\(" + _escape_text(math) + "\\)")
+            out.append(("math", math))
             i = end + 1
         elif char in "*_":
             size = 2 if line.startswith(char * 2, i) else 1
@@ -296,25 +314,27 @@ def _inline(line: str, first_of_paragraph: bool, last_char: str) -> str | None:
             ):
                 return None
             tag = "strong" if size == 2 else "em"
-            out.append(f"<{tag}>{_escape_text(text)}</{tag}>")
+            out.append((tag, text))
             i = end + size
         else:
             return None
-    return "".join(out)
+    return out
 
 
-def fast_render(text: str, inline: bool = False) -> str | None:
-    """``text`` rendered as :meth:`HtmlRenderer.render` would, when it is simple enough.
-
-    ``None`` means "not in the fast subset": render it with the full parser.
-    """
+def fast_paragraphs(
+    text: str, inline: bool = False
+) -> list[tuple[int, list[list[tuple[str, str]]]]] | None:
+    """``text`` in the fast subset as paragraphs: (the number of its first line, counted from
+    0, and each line's :func:`inline_pieces`); ``None`` outside the fast subset."""
     if inline:
         if not text or not text.isprintable() or text != text.strip():
             return None
-        return _inline(text, True, text[-1])
-    paragraphs: list[str] = []
+        pieces = inline_pieces(text, True, text[-1])
+        return None if pieces is None else [(0, [pieces])]
+    paragraphs: list[tuple[int, list[list[tuple[str, str]]]]] = []
     lines: list[str] = []
-    for line in [*text.split("\n"), ""]:
+    start = 0
+    for number, line in enumerate([*text.split("\n"), ""]):
         if line:
             if not line.isprintable() or line != line.strip():
                 return None
@@ -323,15 +343,32 @@ def fast_render(text: str, inline: bool = False) -> str | None:
                 return None
             if first.isdigit() and _ORDERED_LIST.match(line):
                 return None
+            if not lines:
+                start = number
             lines.append(line)
         elif lines:
             last_char = lines[-1][-1]
-            html = []
+            found = []
             for index, part in enumerate(lines):
-                rendered = _inline(part, index == 0, last_char)
-                if rendered is None:
+                pieces = inline_pieces(part, index == 0, last_char)
+                if pieces is None:
                     return None
-                html.append(rendered)
-            paragraphs.append("<p>" + "\n".join(html) + "</p>")
+                found.append(pieces)
+            paragraphs.append((start, found))
             lines = []
-    return "\n".join(paragraphs) if paragraphs else None
+    return paragraphs if paragraphs else None
+
+
+def fast_render(text: str, inline: bool = False) -> str | None:
+    """``text`` rendered as :meth:`HtmlRenderer.render` would, when it is simple enough.
+
+    ``None`` means "not in the fast subset": render it with the full parser.
+    """
+    paragraphs = fast_paragraphs(text, inline)
+    if paragraphs is None:
+        return None
+    if inline:
+        return _html_pieces(paragraphs[0][1][0])
+    return "\n".join(
+        "<p>" + "\n".join(_html_pieces(line) for line in lines) + "</p>" for _, lines in paragraphs
+    )

@@ -44,7 +44,7 @@ from markdown_it.token import Token
 
 from .diagnostics import Location
 from .formula_worker import BackgroundConverter, convert
-from .markdown import ALLOWED_TAGS, media_name, parser, resolve_image
+from .markdown import ALLOWED_TAGS, fast_paragraphs, media_name, parser, resolve_image
 
 #: Characters that mean something to Typst markup wherever they stand (always escaped), and
 #: those that mean something only before certain others: ``--`` and ``-?`` (dashes, soft
@@ -237,8 +237,12 @@ class TypstRenderer:
         hints: list[str] = []
         if cloze is not None:
             text = _prepare_cloze(text, cloze == "front", hints)
-        md = parser()
         state = _State(base_dir=base_dir, where=where, hints=hints)
+        if cloze is None:
+            fast = self._fast(text, inline, state)
+            if fast is not None:
+                return fast
+        md = parser()
         if inline:
             tokens = md.parseInline(text, {})
             return self._inline(tokens[0].children or [], state, 0).strip()
@@ -281,6 +285,32 @@ class TypstRenderer:
         """:meth:`render` and :meth:`finish` in one go (for tests and one-off texts)."""
         markup = self.render(text, base_dir, where, **options)  # type: ignore[arg-type]
         return self.finish()(markup)
+
+    def _fast(self, text: str, inline: bool, state: _State) -> str | None:
+        """What the token renderer makes of ``text`` in the fast subset of
+        :func:`flashgen.markdown.fast_paragraphs`, without markdown-it; ``None`` outside it."""
+        paragraphs = fast_paragraphs(text, inline)
+        if paragraphs is None:
+            return None
+        out: list[str] = []
+        for start, lines in paragraphs:
+            state.line = start
+            for index, pieces in enumerate(lines):
+                if index:
+                    out.append(" ")  # a soft line break
+                for kind, content in pieces:
+                    if kind == "text":
+                        out.append(self._text(content, state))
+                    elif kind == "code":
+                        out.append(state.leaf(f"#raw({string(content)});"))
+                    elif kind == "math":
+                        out.append(state.leaf(self._math(content, False, state)))
+                    else:
+                        name = "emph" if kind == "em" else "strong"
+                        out.append(f"#{name}[{self._text(content, state)}];")
+            if not inline:
+                out.append("\n\n")
+        return "".join(out).strip()
 
     # -- blocks ------------------------------------------------------------------------------
 
