@@ -100,7 +100,9 @@ def test_plain_text_needs_no_escape() -> None:
     )
 
 
-def _both_paths(text: str, inline: bool) -> tuple[tuple[object, ...], tuple[object, ...]]:
+def _both_paths(
+    text: str, inline: bool, cloze: str | None = None
+) -> tuple[tuple[object, ...], tuple[object, ...]]:
     """Typst markup, formulas and formula uses from the fast path and from markdown-it."""
     where = Location(Path("x.yaml"), 3, 5)
     results = []
@@ -108,7 +110,7 @@ def _both_paths(text: str, inline: bool) -> tuple[tuple[object, ...], tuple[obje
         renderer = TypstRenderer(Path.cwd())
         if not fast:
             renderer._fast = lambda *args: None  # type: ignore[method-assign]
-        markup = renderer.render(text, Path.cwd(), where, inline=inline)
+        markup = renderer.render(text, Path.cwd(), where, inline=inline, cloze=cloze)
         results.append((markup, renderer.formulas, renderer._formula_uses, renderer.warnings))
     return tuple(results[0]), tuple(results[1])
 
@@ -120,18 +122,25 @@ def test_fast_path_agrees_with_markdown_it() -> None:
     from test_fast_markdown import PIECES
 
     @settings(max_examples=3000, deadline=None)
-    @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=14).map("".join), st.booleans())
-    def agree(text: str, inline: bool) -> None:
-        fast, full = _both_paths(text, inline)
-        assert fast == full, text
+    @given(
+        st.lists(st.sampled_from(PIECES), min_size=1, max_size=14).map("".join),
+        st.booleans(),
+        st.sampled_from([None, None, "front", "back"]),
+    )
+    def agree(text: str, inline: bool, cloze: str | None) -> None:
+        fast, full = _both_paths(text, inline, cloze)
+        assert fast == full, (text, cloze)
 
     agree()
     texts = [
         "A *token* is a piece of text, such as `tok_1`, with $p(x) < 1$.",
         "Two lines\nof one paragraph.\n\n\nAnd a **second** $x$ paragraph (_really_).",
         "- 1. not a list after `code` - 2 -- 3 // 4 ... $a$ 1. b",
+        "Concept 7 is {{c1::synthetic}} and has {{c2::four::how many?}} questions.",
+        "{{c1::1.}} - {{c2::- x::h}}",
     ]
     for text in texts:
         for inline in (False, True):
-            fast, full = _both_paths(text, inline)
-            assert fast == full, text
+            for cloze in (None, "front", "back"):
+                fast, full = _both_paths(text, inline, cloze)
+                assert fast == full, (text, cloze)

@@ -238,10 +238,9 @@ class TypstRenderer:
         if cloze is not None:
             text = _prepare_cloze(text, cloze == "front", hints)
         state = _State(base_dir=base_dir, where=where, hints=hints)
-        if cloze is None:
-            fast = self._fast(text, inline, state)
-            if fast is not None:
-                return fast
+        fast = self._fast(text, inline, state, cloze is not None)
+        if fast is not None:
+            return fast
         md = parser()
         if inline:
             tokens = md.parseInline(text, {})
@@ -286,9 +285,18 @@ class TypstRenderer:
         markup = self.render(text, base_dir, where, **options)  # type: ignore[arg-type]
         return self.finish()(markup)
 
-    def _fast(self, text: str, inline: bool, state: _State) -> str | None:
+    def _fast(self, text: str, inline: bool, state: _State, cloze: bool = False) -> str | None:
         """What the token renderer makes of ``text`` in the fast subset of
-        :func:`flashgen.markdown.fast_paragraphs`, without markdown-it; ``None`` outside it."""
+        :func:`flashgen.markdown.fast_paragraphs`, without markdown-it; ``None`` outside it.
+
+        Cloze text (its deletions already markers) takes it only when it is one plain line:
+        markdown-it reads a marker as it reads a letter, so the text is one text token.
+        """
+        if cloze:
+            proxy = _MARKERS.sub("x", text)
+            if proxy != proxy.strip() or not proxy.isprintable() or not _is_plain(proxy):
+                return None
+            return self._text(text, state).strip()
         paragraphs = fast_paragraphs(text, inline)
         if paragraphs is None:
             return None
