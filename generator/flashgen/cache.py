@@ -216,14 +216,15 @@ def _process_all(
     work = functools.partial(_process_chunk, str(root), course_id, render)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=2, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+        max_workers=2, mp_context=context, initializer=tie_to_build, initargs=(os.getpid(),)
     ) as pool:
         return [record for chunk in pool.map(work, chunks) for record in chunk]
 
 
-def _worker_start(parent: int) -> None:
-    """Tie a worker's life to the build's: a killed build must not leave workers behind, and
-    they must let go of its standard output and error, which its caller may be waiting on."""
+def tie_to_build(parent: int) -> None:
+    """A worker process's initializer (here and in :mod:`flashgen.pdf`): tie the worker's life
+    to the build's, so that a killed build leaves no workers behind, and let go of the build's
+    standard output and error, which its caller may be waiting on."""
     with contextlib.suppress(Exception):
         import ctypes
 

@@ -23,6 +23,15 @@ COURSE_DIR = click.argument(
     type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
 )
 
+OUTPUT_FORMAT = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for editors and CI tools.",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="flashgen")
@@ -47,14 +56,7 @@ def main() -> None:
 
 @main.command()
 @COURSE_DIR
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for editors and CI tools.",
-)
+@OUTPUT_FORMAT
 def check(course_dir: Path, output_format: str) -> None:
     """Check the course in COURSE_DIR (default: cards) and report every problem.
 
@@ -383,13 +385,7 @@ def schema(course_dir: Path, print_kind: str | None) -> None:
 
 @main.command()
 @COURSE_DIR
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@OUTPUT_FORMAT
 def stats(course_dir: Path, output_format: str) -> None:
     """Count concepts and questions per chapter and type; show foundations, the longest
     prerequisite chain and concepts without questions.

@@ -12,7 +12,6 @@ files, ``data.json`` and copies of the images the text uses. Typst cannot read a
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import glob
 import hashlib
@@ -22,13 +21,13 @@ import math
 import os
 import re
 import shutil
-import signal
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cache import tie_to_build
 from .cards import Card, StudySet
 from .concept_map import concept_map_svg
 from .concept_map import layout as concept_map_layout
@@ -838,7 +837,7 @@ def _typeset_batch(
     context = multiprocessing.get_context("spawn")
     found = []
     with ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+        max_workers=1, mp_context=context, initializer=tie_to_build, initargs=(os.getpid(),)
     ) as process:
         for kind, key in batch:
             outcome = process.submit(_typeset_task, root, kind, key, spool, timestamp).result()
@@ -871,21 +870,6 @@ def _typeset_task(root: str, kind: str, key: str, spool: str, timestamp: int) ->
         return ("error", text, message, [str(h) for h in getattr(error, "hints", None) or []])
     (Path(spool) / f"{key}.pdf").write_bytes(pdf)
     return ("ok", overflow, measured)
-
-
-def _worker_start(parent: int) -> None:
-    """Tie a worker's life to the build's (as :mod:`flashgen.cache` does): a killed build must
-    not leave workers behind, nor have them hold its standard output and error."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the build died before the line above
-        os._exit(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
 
 
 #: Cache files in the cache folder (see :func:`render_pdfs`).
