@@ -10,7 +10,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,38 @@ def tag_problem(text: str) -> str:
     if '"' in text:
         return f"'{text}' cannot contain quotes"
     return ""
+
+
+class FieldLocations(Mapping[str, Location]):
+    """Where each value of a mapping starts, and where any character of its text was written.
+
+    Offsets count in the text as the model stores it (stripped of surrounding white space).
+    """
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: YamlMap):
+        self._mapping = mapping
+
+    def __getitem__(self, key: str) -> Location:
+        return self._mapping.value_locations[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping.value_locations)
+
+    def __len__(self) -> int:
+        return len(self._mapping.value_locations)
+
+    def locate(self, key: str, offset: int, index: int | None = None) -> Location:
+        value = self._mapping.get(key)
+        if isinstance(value, YamlList) and index is not None:
+            item = value[index] if 0 <= index < len(value) else None
+            if not isinstance(item, str):
+                return value.item_location(index)
+            return value.offset_location(index, offset + len(item) - len(item.lstrip()))
+        if not isinstance(value, str):
+            return self._mapping.value_location(key)
+        return self._mapping.offset_location(key, offset + len(value) - len(value.lstrip()))
 
 
 def _require_mapping(value: Any, location: Location, what: str, diag: Diagnostics) -> bool:
@@ -481,7 +513,7 @@ def read_concept_file(
         path=path,
         location=data.value_location("id"),
         chapter_location=data.value_location("chapter"),
-        field_locations=data.value_locations,
+        field_locations=FieldLocations(data),
     )
     _warn_placeholders(concept, diag)
     return concept, chapter_ref
@@ -606,7 +638,7 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
     if fields.ok:
         common = {"id": values.pop("id"), "explanation": values.pop("explanation"),
                   "location": item.value_location("id"),
-                  "field_locations": item.value_locations}  # fmt: skip
+                  "field_locations": FieldLocations(item)}  # fmt: skip
         if kind == "multiple-choice":
             question = MultipleChoice(**common, **values)
         elif kind == "true-false":
