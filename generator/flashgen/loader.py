@@ -50,8 +50,10 @@ class YamlMap(dict[str, Any]):
     location: Location
     key_locations: dict[str, Location]
     value_locations: dict[str, Location]
-    #: For each text value, how it was written (see :func:`_text_source`).
+    #: How each text value was written (see :data:`TextSource`), unless as one plain line.
     text_sources: dict[str, TextSource]
+    #: For each list starting with a text item, its ``item_marks`` and ``text_sources``.
+    text_lists: dict[str, tuple[tuple[tuple[int, int], ...], dict[int, TextSource]]]
 
     def key_location(self, key: str) -> Location:
         return self.key_locations.get(key, self.location)
@@ -61,53 +63,58 @@ class YamlMap(dict[str, Any]):
 
     def offset_location(self, key: str, offset: int) -> Location:
         """Where character ``offset`` of the text value of ``key`` was written in the file."""
-        source = self.text_sources.get(key)
-        value = self.get(key)
-        if source is None or not isinstance(value, str):
+        if not isinstance(self.get(key), str):
             return self.value_location(key)
-        return locate_offset(self.value_location(key), source, value, offset)
+        source = self.text_sources.get(key, PLAIN_LINE)
+        return locate_offset(self.value_location(key), source, offset)
 
 
 class YamlList(list[Any]):
     """A sequence with the location of itself and of each item."""
 
     location: Location
-    item_locations: list[Location]
-    #: For each text item, how it was written (``None`` for other items).
-    text_sources: list[TextSource | None]
+    #: Line and column of each item (numbers, not :class:`Location` objects: cheap to keep).
+    item_marks: tuple[tuple[int, int], ...]
+    #: How each text item was written, by index, unless as one plain line.
+    text_sources: dict[int, TextSource]
+
+    @property
+    def item_locations(self) -> list[Location]:
+        return [Location(self.location.path, *mark) for mark in self.item_marks]
 
     def item_location(self, index: int) -> Location:
-        if 0 <= index < len(self.item_locations):
-            return self.item_locations[index]
+        if 0 <= index < len(self.item_marks):
+            return Location(self.location.path, *self.item_marks[index])
         return self.location
 
     def offset_location(self, index: int, offset: int) -> Location:
         """Where character ``offset`` of the text item ``index`` was written in the file."""
         if not 0 <= index < len(self) or not isinstance(self[index], str):
             return self.item_location(index)
-        source = self.text_sources[index]
-        if source is None:
-            return self.item_location(index)
-        return locate_offset(self.item_location(index), source, self[index], offset)
+        source = self.text_sources.get(index, PLAIN_LINE)
+        return locate_offset(self.item_location(index), source, offset)
 
 
-#: How a text scalar was written: its style (``""`` plain, ``"'"``, ``'"'``, ``"|"``, ``">"``)
-#: and what locating an offset needs beyond its start: ``None`` for one line written without
-#: escapes, the indentation of a literal block, or else the scalar's source text.
-TextSource = tuple[str, "int | str | None"]
+#: How a text scalar was written: its style (``""`` plain, ``"'"``, ``'"'``, ``"|"``, ``">"``),
+#: what locating an offset needs beyond its start (``None`` for one line written without
+#: escapes, the indentation of a literal block, or else the scalar's source text) and its value.
+#: Only atoms: Python's garbage collector need not track it while a build keeps it.
+TextSource = tuple[str, "int | str | None", str]
+#: The source of any text written as one plain line (its value is not needed).
+PLAIN_LINE: TextSource = ("", None, "")
 
 
 def _text_source(node: yaml.ScalarNode, text: str) -> TextSource:
-    style = node.style or ""
+    style, value = node.style or "", node.value
     start, end = node.start_mark, node.end_mark
     if style == "|":
-        return style, _literal_indent(node.value, text, start.index)
+        return style, _literal_indent(value, text, start.index), value
+    written = text[start.index : end.index]
     if style == ">":
-        return style, text[start.index : end.index]
-    written = text[start.index : end.index] if style or start.line != end.line else ""
+        return style, written, value
     if start.line == end.line and not ("\\" in written if style == '"' else "''" in written):
-        return style, None
-    return style, written
+        return style, None, value
+    return style, written, value
 
 
 def _literal_indent(value: str, text: str, header: int) -> int:
@@ -125,10 +132,10 @@ def _literal_indent(value: str, text: str, header: int) -> int:
     return max(0, len(source_line) - len(line))
 
 
-def locate_offset(start: Location, source: TextSource, value: str, offset: int) -> Location:
-    """The location of character ``offset`` of ``value``, a scalar written at ``start``."""
-    style, extra = source
-    offset = max(0, min(offset, len(value)))
+def locate_offset(start: Location, source: TextSource, offset: int) -> Location:
+    """The location of character ``offset`` of a text scalar written at ``start``."""
+    style, extra, value = source
+    offset = max(0, offset if source is PLAIN_LINE else min(offset, len(value)))
     if style == "|" and isinstance(extra, int):
         line_start = value.rfind("\n", 0, offset) + 1
         line = start.line + 1 + value.count("\n", 0, offset)
@@ -401,11 +408,15 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             items = YamlList(self.value(item, depth + 1) for item in node.value)
             items.location = _location(self.path, node.start_mark)
-            items.item_locations = [_location(self.path, item.start_mark) for item in node.value]
-            items.text_sources = [
-                _text_source(item, self.text) if isinstance(value, str) else None
-                for item, value in zip(node.value, items, strict=True)
-            ]
+            items.item_marks = tuple(
+                (item.start_mark.line + 1, item.start_mark.column + 1) for item in node.value
+            )
+            items.text_sources = {
+                index: _text_source(item, self.text)
+                for index, item in enumerate(node.value)
+                if type(items[index]) is str
+                and (item.style or item.start_mark.line != item.end_mark.line)
+            }
             return items
         return self.scalar(node)
 
@@ -415,6 +426,7 @@ class _Builder:
         result.key_locations = {}
         result.value_locations = {}
         result.text_sources = {}
+        result.text_lists = {}
         for key_node, value_node in node.value:
             key_location = _location(self.path, key_node.start_mark)
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -431,8 +443,12 @@ class _Builder:
                 )
                 continue
             value = result[key] = self.value(value_node, depth + 1)
-            if isinstance(value, str):
+            if type(value) is str and (
+                value_node.style or value_node.start_mark.line != value_node.end_mark.line
+            ):
                 result.text_sources[key] = _text_source(value_node, self.text)
+            elif type(value) is YamlList and value and type(value[0]) is str:
+                result.text_lists[key] = (value.item_marks, value.text_sources)
             result.key_locations[key] = key_location
             result.value_locations[key] = _location(self.path, value_node.start_mark)
         return result

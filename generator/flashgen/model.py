@@ -34,6 +34,8 @@ class Question:
     field_locations: Mapping[str, Location]
 
     def where(self, key: str, offset: int | None = None, index: int | None = None) -> Location:
+        if offset is None and index is None:
+            return self.field_locations.get(key, self.location)
         return _where(self.field_locations, self.location, key, offset, index)
 
 
@@ -78,11 +80,9 @@ def _where(
 ) -> Location:
     """Where the value of ``key`` starts or, given ``offset`` (into the text as stored here,
     of item ``index`` for a list), where that character was written."""
-    if offset is not None or index is not None:
-        locate = getattr(locations, "locate", None)
-        if locate is not None:
-            return locate(key, offset or 0, index)
-    return locations.get(key, default)
+    locate = getattr(locations, "locate", None)
+    located = locate(key, offset or 0, index) if locate is not None else None
+    return located or locations.get(key, default)
 
 
 QUESTION_KINDS: dict[str, type[Question]] = {
@@ -114,6 +114,8 @@ class Concept:
     field_locations: Mapping[str, Location]
 
     def where(self, key: str, offset: int | None = None, index: int | None = None) -> Location:
+        if offset is None and index is None:
+            return self.field_locations.get(key, self.location)
         return _where(self.field_locations, self.location, key, offset, index)
 
     @property

@@ -10,13 +10,13 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
 from . import schema
 from .diagnostics import Diagnostics, Location
-from .loader import YamlList, YamlMap, load_yaml
+from .loader import PLAIN_LINE, YamlList, YamlMap, load_yaml, locate_offset
 from .model import (
     Basic,
     Chapter,
@@ -236,36 +236,37 @@ def tag_problem(text: str) -> str:
     return ""
 
 
-class FieldLocations(Mapping[str, Location]):
+class FieldLocations(dict[str, Location]):
     """Where each value of a mapping starts, and where any character of its text was written.
 
     Offsets count in the text as the model stores it (stripped of surrounding white space).
+    Keeps only what locating needs, not the mapping: the model lives as long as the build,
+    and every object it keeps alive slows Python's garbage collector on a large course.
     """
 
-    __slots__ = ("_mapping",)
+    __slots__ = ("_lists", "_texts")
 
     def __init__(self, mapping: YamlMap):
-        self._mapping = mapping
+        super().__init__(mapping.value_locations)
+        self._texts = mapping.text_sources
+        self._lists = mapping.text_lists
 
-    def __getitem__(self, key: str) -> Location:
-        return self._mapping.value_locations[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._mapping.value_locations)
-
-    def __len__(self) -> int:
-        return len(self._mapping.value_locations)
-
-    def locate(self, key: str, offset: int, index: int | None = None) -> Location:
-        value = self._mapping.get(key)
-        if isinstance(value, YamlList) and index is not None:
-            item = value[index] if 0 <= index < len(value) else None
-            if not isinstance(item, str):
-                return value.item_location(index)
-            return value.offset_location(index, offset + len(item) - len(item.lstrip()))
-        if not isinstance(value, str):
-            return self._mapping.value_location(key)
-        return self._mapping.offset_location(key, offset + len(value) - len(value.lstrip()))
+    def locate(self, key: str, offset: int, index: int | None = None) -> Location | None:
+        """Where character ``offset`` of the value of ``key`` (or of its item ``index``) was
+        written; ``None`` for a key that was not written."""
+        items = self._lists.get(key)
+        if items is not None and index is not None and key in self:
+            marks, sources = items
+            if not 0 <= index < len(marks):
+                return None
+            start = Location(self[key].path, *marks[index])
+            source = sources.get(index, PLAIN_LINE)
+        elif key in self:
+            start, source = self[key], self._texts.get(key, PLAIN_LINE)
+        else:
+            return None
+        text = source[2]
+        return locate_offset(start, source, offset + len(text) - len(text.lstrip()))
 
 
 def _require_mapping(value: Any, location: Location, what: str, diag: Diagnostics) -> bool:
