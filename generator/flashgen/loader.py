@@ -280,6 +280,30 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
+#: What each core-schema tag accepts (explicit tags are checked too: ``!!bool yes`` is an error).
+_CORE_PATTERNS = {
+    _NULL: re.compile(r"~|null|Null|NULL|"),
+    _BOOL: re.compile(r"true|True|TRUE|false|False|FALSE"),
+    _INT: re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"),
+    _FLOAT: re.compile(
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    ),
+}
+_TAG_NAMES = {_NULL: "null", _BOOL: "boolean", _INT: "integer", _FLOAT: "number"}
+_TAG_FORMS = {
+    _NULL: "null, ~ or nothing",
+    _BOOL: "only true or false",
+    _INT: "digits, 0o17 or 0x1F",
+    _FLOAT: "like 1.5, 1e3, .inf or .nan",
+}
+_COLLECTION_TAGS = {"!", _MAP, _SEQ}
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
+
+
 def _location(path: Path, mark: Any) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
@@ -333,7 +357,41 @@ def load_yaml(path: Path, diagnostics: Diagnostics, data: bytes | None = None) -
     return parse_yaml(text, path, diagnostics)
 
 
+#: Characters YAML does not allow in a file (tab and line breaks aside).
+_UNPRINTABLE = re.compile("[^\t\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: Control characters that cannot appear in a text field (tab and newline aside): U+001F is
+#: Anki's field separator, and the others are invisible or break the outputs.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def describe_character(char: str) -> str:
+    name = f"U+{ord(char):04X}"
+    if char == "\x1f":
+        return f"{name} (Anki's field separator)"
+    return f"control character {name}" if ord(char) < 0x20 or ord(char) == 0x7F else name
+
+
+def _report_unprintable(text: str, path: Path, diagnostics: Diagnostics) -> bool:
+    """Report each character YAML refuses at its line and column; whether there were any."""
+    found = False
+    for count, match in enumerate(_UNPRINTABLE.finditer(text)):
+        if count >= 20:
+            break
+        found = True
+        start = match.start()
+        line = text.count("\n", 0, start) + 1
+        column = start - text.rfind("\n", 0, start)
+        diagnostics.error(
+            Location(path, line, column),
+            f"{describe_character(match.group())} is not allowed in the file: delete it "
+            "(it is invisible in most editors)",
+        )
+    return found
+
+
 def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
+    if _UNPRINTABLE.search(text) and _report_unprintable(text, path, diagnostics):
+        return None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -343,6 +401,8 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         problem = error.problem or "invalid YAML"
         if "\t" in problem or "tab" in problem or (mark and _char_at(text, mark) == "\t"):
             problem += " (indent with spaces, not tabs)"
+        elif "escape" in problem:  # "found unknown escape character 's'" in "$\sigma$"
+            problem += f" (LaTeX in double quotes? {QUOTING_FIX})"
         context = error.context or ""
         if context.startswith("while"):  # "... while scanning a quoted scalar"
             message = f"{problem} {context}"
@@ -361,6 +421,79 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
     if node is None:
         return None
     return _Builder(path, diagnostics, text).build(node)
+
+
+#: LaTeX commands whose backslash YAML reads as ``\\t`` (tab) or ``\\n`` (newline) in double
+#: quotes: written there they are almost certainly math, not a tab or a line break.
+_LATEX_T_N = frozenset(
+    [
+        "times",
+        "text",
+        "textbf",
+        "textit",
+        "textrm",
+        "texttt",
+        "textsf",
+        "textstyle",
+        "tfrac",
+        "tbinom",
+        "theta",
+        "tau",
+        "tan",
+        "tanh",
+        "tilde",
+        "to",
+        "top",
+        "triangle",
+        "triangleq",
+        "therefore",
+        "tiny",
+        "tt",
+        "nu",
+        "neq",
+        "ne",
+        "nabla",
+        "neg",
+        "not",
+        "ni",
+        "notin",
+        "nleq",
+        "ngeq",
+        "nmid",
+        "nparallel",
+        "nsubseteq",
+        "nexists",
+        "nearrow",
+        "nwarrow",
+        "natural",
+        "ncong",
+        "nsim",
+        "nrightarrow",
+        "nleftarrow",
+        "newline",
+        "nolimits",
+        "nonumber",
+    ]
+)
+#: Double-quote escapes that turn a LaTeX command into something else without a YAML error.
+_ESCAPE_RESULTS = {
+    "a": "a bell (U+0007)", "b": "a backspace (U+0008)", "e": "an escape (U+001B)",
+    "f": "a form feed (U+000C)", "r": "a carriage return (U+000D)",
+    "v": "a vertical tab (U+000B)", "0": "a null character (U+0000)",
+    "t": "a tab", "n": "a line break", "N": "a next-line character (U+0085)",
+    "L": "a line separator (U+2028)", "P": "a paragraph separator (U+2029)",
+    "_": "a no-break space (U+00A0)",
+}  # fmt: skip
+_ESCAPE = re.compile(r"\\(\\|[abefrv0tnNLP_])([A-Za-z]*)")
+QUOTING_FIX = "write the text in single quotes ('...') or as a block (|), where \\ is kept"
+
+
+def source_position(start: Location, written: str, index: int) -> Location:
+    """The location of character ``index`` of ``written``, source text that starts at ``start``."""
+    line_start = written.rfind("\n", 0, index)
+    if line_start < 0:
+        return Location(start.path, start.line, start.column + index)
+    return Location(start.path, start.line + written.count("\n", 0, index), index - line_start)
 
 
 class _TooLarge(Exception):
@@ -397,12 +530,57 @@ class _Builder:
             self.diagnostics.error(Location(self.path), "YAML is nested too deeply")
             return None
 
+    def check_collection_tag(self, node: yaml.Node) -> None:
+        kind = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
+        self.diagnostics.error(
+            _location(self.path, node.start_mark),
+            f"the YAML tag '{_short_tag(node.tag)}' cannot be used on {kind}: remove it",
+        )
+
+    def check_text(self, node: yaml.ScalarNode) -> None:
+        """Report control characters in a text value, and LaTeX that double quotes changed."""
+        start = _location(self.path, node.start_mark)
+        value = node.value
+        if node.style == '"':
+            written = self.text[node.start_mark.index : node.end_mark.index]
+            latex = False
+            for match in _ESCAPE.finditer(written) if "\\" in written else ():
+                escape, letters = match.groups()
+                if escape == "\\" or (escape in "tn" and escape + letters not in _LATEX_T_N):
+                    continue
+                if escape in "NLP" and not letters:
+                    continue
+                latex = True
+                command = "\\" + escape + letters
+                self.diagnostics.error(
+                    source_position(start, written, match.start()),
+                    f"'{command}' in double quotes: YAML reads '\\{escape}' as "
+                    f"{_ESCAPE_RESULTS[escape]}, so students would not see '{command}'; "
+                    f"{QUOTING_FIX}",
+                )
+            if latex:
+                return
+        match = CONTROL_CHARACTERS.search(value)
+        if match is not None:
+            where = locate_offset(start, _text_source(node, self.text), match.start())
+            self.diagnostics.error(
+                where,
+                f"{describe_character(match.group())} in the text (written as an escape in "
+                "double quotes?): remove it",
+            )
+
     def value(self, node: yaml.Node, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooLarge
         if depth > MAX_DEPTH:
             raise _TooDeep
+        if (
+            (not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS)
+            or (isinstance(node, yaml.SequenceNode) and node.tag == _MAP)
+            or (isinstance(node, yaml.MappingNode) and node.tag == _SEQ)
+        ):
+            self.check_collection_tag(node)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -456,25 +634,36 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode) -> Any:
         value, tag = node.value, node.tag
         if tag == _STR:
+            if node.style == '"' or CONTROL_CHARACTERS.search(value):
+                self.check_text(node)
+            return value
+        if tag == "!":  # the non-specific tag: text
+            return value
+        pattern = _CORE_PATTERNS.get(tag)
+        if pattern is None:
+            self.diagnostics.error(
+                _location(self.path, node.start_mark),
+                f"unsupported YAML tag '{_short_tag(tag)}': write plain text, lists and mappings",
+            )
+            return value
+        if not pattern.fullmatch(value):
+            self.diagnostics.error(
+                _location(self.path, node.start_mark),
+                f"'{value}' is not a valid {_TAG_NAMES[tag]} for the tag '{_short_tag(tag)}' "
+                f"(YAML 1.2 core schema: {_TAG_FORMS[tag]}); remove the tag to keep the text",
+            )
             return value
         if tag == _NULL:
             return None
         if tag == _BOOL:
             return value.lower() == "true"
         if tag == _INT:
-            text = value.replace("_", "")
-            if text.startswith(("0o", "0x")):
-                return int(text[2:], 8 if text[1] == "o" else 16)
-            return int(text)
-        if tag == _FLOAT:
-            lower = value.lower()
-            if lower.endswith(".inf"):
-                return -math.inf if lower.startswith("-") else math.inf
-            if lower == ".nan":
-                return math.nan
-            return float(value)
-        self.diagnostics.error(
-            _location(self.path, node.start_mark),
-            f"unsupported YAML tag '{tag}': write plain text, lists and mappings",
-        )
-        return value
+            if value.startswith(("0o", "0x")):
+                return int(value[2:], 8 if value[1] == "o" else 16)
+            return int(value)
+        lower = value.lower()
+        if lower.endswith(".inf"):
+            return -math.inf if lower.startswith("-") else math.inf
+        if lower == ".nan":
+            return math.nan
+        return float(value)
