@@ -142,7 +142,8 @@ def test_unsupported_tag() -> None:
     value, diag = parse("x: !custom thing\n")
     assert value == {"x": "thing"}
     assert messages(diag) == [
-        "f.yaml:1:4: error: unsupported YAML tag '!custom': write plain text, lists and mappings"
+        "f.yaml:1:4: error: unsupported YAML tag '!custom': write plain text, lists and mappings "
+        "(if it is part of the text, put the whole text in single quotes)"
     ]
 
 
@@ -159,7 +160,7 @@ def test_complex_keys_are_refused() -> None:
         ("a: 1\n---\nb: 2\n", "f.yaml:2:1: error: YAML syntax error: expected a single document"
          " in the stream, but found another document"),
         ("a: b: c\n", "f.yaml:1:5: error: YAML syntax error: mapping values are not allowed in"
-         " this context"),
+         " this context: ': ' inside a text reads as a new key; " + loader.QUOTE_HOW),
         ("a:\n\t- b\n", "f.yaml:2:1: error: YAML syntax error: found character that cannot start"
          " any token (indent with spaces, not tabs) while scanning for the next token"),
     ],
@@ -394,3 +395,36 @@ def test_valid_explicit_tags(written: str, expected: object) -> None:
     assert value == {"answer": expected}
     assert isinstance(value["answer"], type(expected))  # type: ignore[index]
     assert not len(diag)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "meaning"),
+    [("q: It is the **opposite**: really\n", "1:26", "': ' inside a text reads as a new key"),
+     ("q: *Why* is it\n", "1:8", "YAML reads '*' at the start of a text as an alias (*name), "
+      "not emphasis"),
+     ("q: `code` first\n", "1:4", "YAML reads '`' at the start of a text as a reserved character"),
+     ("d:\n  - [X] done\n", "2:9", "YAML reads '[' at the start of a text as the start of a list"),
+     ("q: @user said\n", "1:4", "YAML reads '@' at the start of a text as a reserved character"),
+     ("q: %d format\n", "1:4", "YAML reads '%' at the start of a text as a directive"),
+     ("q: |text here\n", "1:5", "YAML reads '|' at the start of a text as a block, whose text "
+      "must start on the next line"),
+     ("q: {{c1::x}} is\n", "1:14", "YAML reads '{' at the start of a text as the start of a "
+      "mapping")],
+)  # fmt: skip
+def test_markdown_in_plain_text_says_how_to_quote(text: str, where: str, meaning: str) -> None:
+    _, diag = parse(text)
+    (message,) = messages(diag)
+    assert message.startswith(f"f.yaml:{where}: error: YAML syntax error: ")
+    assert meaning in message
+    assert message.endswith(loader.QUOTE_HOW)
+
+
+def test_a_hashtag_that_cut_the_text_is_a_warning_at_the_hash() -> None:
+    value, diag = parse("q: Six #carbons\nid: x  # an ordinary comment\nl:\n  - one #two\n")
+    assert value == {"q": "Six", "id": "x", "l": ["one"]}
+    assert messages(diag) == [
+        f"f.yaml:1:8: warning: ' #' starts a YAML comment, so '#carbons' is not part of the "
+        f"text 'Six'; if it should be, {loader.QUOTE_HOW}",
+        f"f.yaml:4:9: warning: ' #' starts a YAML comment, so '#two' is not part of the "
+        f"text 'one'; if it should be, {loader.QUOTE_HOW}",
+    ]

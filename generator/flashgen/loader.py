@@ -389,6 +389,50 @@ def _report_unprintable(text: str, path: Path, diagnostics: Diagnostics) -> bool
     return found
 
 
+#: A line holding ``key: value`` or ``- value``: where the value starts.
+_VALUE_START = re.compile(r"[ \t]*(?:-[ \t]+)*(?:[^\s'\"#\[\]{}][^:#]*?:[ \t]+)?")
+#: What a first character means to YAML, for text written without quotes.
+_FIRST_CHARACTER = {
+    "*": "an alias (*name), not emphasis",
+    "&": "an anchor (&name)",
+    "!": "a tag (!name)",
+    "`": "a reserved character",
+    "@": "a reserved character",
+    "%": "a directive",
+    "[": "the start of a list, like [a, b]",
+    "{": "the start of a mapping, like {a: 1}",
+    "|": "a block, whose text must start on the next line",
+    ">": "a folded block, whose text must start on the next line",
+    "-": "a list item",
+    "?": "a mapping key",
+    '"': "quoted text, which must end at its closing quote",
+    "'": "quoted text, which must end at its closing quote",
+}
+QUOTE_HOW = (
+    "put the whole text in single quotes ('...', writing ' inside as '') or write it as a "
+    "block: the key, then |, then the text on the next lines, indented"
+)
+
+
+def _markdown_hint(text: str, mark: Any, problem: str) -> str:
+    """Why Markdown written as plain YAML text failed to parse, and how to quote it."""
+    lines = text.split("\n")
+    if not 0 <= mark.line < len(lines):
+        return ""
+    line = lines[mark.line]
+    start = _VALUE_START.match(line)
+    value = line[start.end() if start else 0 :]
+    if not value.strip() or (start and start.end() > mark.column + 1 and value[0] not in "-?"):
+        return ""
+    first = value[0]
+    if first in _FIRST_CHARACTER and (first not in "-?" or value[1:2] in (" ", "")):
+        meaning = _FIRST_CHARACTER[first]
+        return f": YAML reads '{first}' at the start of a text as {meaning}; {QUOTE_HOW}"
+    if "mapping values" in problem or ": " in value:
+        return f": ': ' inside a text reads as a new key; {QUOTE_HOW}"
+    return ""
+
+
 def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
     if _UNPRINTABLE.search(text) and _report_unprintable(text, path, diagnostics):
         return None
@@ -408,6 +452,8 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
             message = f"{problem} {context}"
         else:  # "expected a single document in the stream, but found another document"
             message = f"{context}, {problem}" if context else problem
+        if mark and "tabs" not in problem and "escape" not in problem:
+            message += _markdown_hint(text, mark, problem)
         diagnostics.error(location, f"YAML syntax error: {message}")
         return None
     except yaml.YAMLError as error:
@@ -488,6 +534,11 @@ _ESCAPE = re.compile(r"\\(\\|[abefrv0tnNLP_])([A-Za-z]*)")
 QUOTING_FIX = "write the text in single quotes ('...') or as a block (|), where \\ is kept"
 
 
+#: A comment right after a plain text whose first word touches the '#' (a hashtag, not a
+#: comment like ``# note``).
+_CUT_COMMENT = re.compile(r"[ \t]+(#[^\s#])")
+
+
 def source_position(start: Location, written: str, index: int) -> Location:
     """The location of character ``index`` of ``written``, source text that starts at ``start``."""
     line_start = written.rfind("\n", 0, index)
@@ -509,6 +560,7 @@ class _Builder:
         self.path = path
         self.diagnostics = diagnostics
         self.text = text
+        self.has_comments = " #" in text
         self.count = 0
 
     def build(self, node: yaml.Node) -> Any:
@@ -529,6 +581,21 @@ class _Builder:
         except RecursionError:
             self.diagnostics.error(Location(self.path), "YAML is nested too deeply")
             return None
+
+    def check_comment(self, node: yaml.ScalarNode) -> None:
+        """Warn when `` #`` cut a plain text short: ``Six #carbons`` loads as ``Six``."""
+        end = node.end_mark.index
+        line_end = self.text.find("\n", end)
+        rest = self.text[end : line_end if line_end >= 0 else len(self.text)]
+        match = _CUT_COMMENT.match(rest)
+        if match is None:
+            return
+        hash_mark = node.end_mark.column + match.start(1) + 1
+        self.diagnostics.warning(
+            Location(self.path, node.end_mark.line + 1, hash_mark),
+            f"' #' starts a YAML comment, so '{rest[match.start(1) :].strip()}' is not part of "
+            f"the text '{node.value}'; if it should be, {QUOTE_HOW}",
+        )
 
     def check_collection_tag(self, node: yaml.Node) -> None:
         kind = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
@@ -636,6 +703,8 @@ class _Builder:
         if tag == _STR:
             if node.style == '"' or CONTROL_CHARACTERS.search(value):
                 self.check_text(node)
+            elif self.has_comments and not node.style:
+                self.check_comment(node)
             return value
         if tag == "!":  # the non-specific tag: text
             return value
@@ -643,7 +712,8 @@ class _Builder:
         if pattern is None:
             self.diagnostics.error(
                 _location(self.path, node.start_mark),
-                f"unsupported YAML tag '{_short_tag(tag)}': write plain text, lists and mappings",
+                f"unsupported YAML tag '{_short_tag(tag)}': write plain text, lists and mappings "
+                "(if it is part of the text, put the whole text in single quotes)",
             )
             return value
         if not pattern.fullmatch(value):
