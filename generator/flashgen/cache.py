@@ -125,6 +125,7 @@ class LightCourse:
     concepts: tuple[LightConcept, ...]
     root: Path
     location: Location
+    unreadable: frozenset[str] = frozenset()
 
     @property
     def question_count(self) -> int:
@@ -413,6 +414,7 @@ def read_records(
     chapters = header["chapters"] if header else ()
     chapter_ids = {chapter.id for chapter in chapters}
     concepts = []
+    unreadable = set()
     for path, record in zip(paths, ready, strict=True):
         for severity, other, line, column, message in record[_DIAGS]:
             location = Location(path if other is None else Path(other), line, column)
@@ -422,6 +424,8 @@ def read_records(
             check_chapter(chapter, Location(path, line, column), chapter_ids, diag)
         if record[_CONCEPT] is not None:
             concepts.append(LightConcept(path, record[_CONCEPT]))
+        else:
+            unreadable.add(path.stem)
     course = None
     if header is not None:
         course = LightCourse(
@@ -432,6 +436,7 @@ def read_records(
             concepts=tuple(concepts),
             root=root,
             location=Location(course_file, 1, 1),
+            unreadable=frozenset(unreadable),
         )
         check_links(course, diag)  # type: ignore[arg-type]
     digest = _file_digest(course_file)

@@ -140,6 +140,9 @@ class Course:
     concepts: tuple[Concept, ...]
     root: Path
     location: Location
+    #: File names (without suffix) of concept files that could not be read: the ids their
+    #: concepts probably have, so references to them are not reported as unknown.
+    unreadable: frozenset[str] = frozenset()
     _by_id: dict[str, Concept] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -293,10 +293,13 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
     chapters = header["chapters"] if header else ()
     chapter_ids = {chapter.id for chapter in chapters}
     concepts = []
+    unreadable = set()
     for path in find_concept_files(root, exclude, diag):
         concept = read_concept(path, diag, chapter_ids if header else None)
         if concept is not None:
             concepts.append(concept)
+        else:
+            unreadable.add(path.stem)
     if header is None:
         return None, diag
     course = Course(
@@ -307,6 +310,7 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
         concepts=tuple(concepts),
         root=root,
         location=Location(course_file, 1, 1),
+        unreadable=frozenset(unreadable),
     )
     return course, diag
 
