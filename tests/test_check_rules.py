@@ -61,6 +61,7 @@ REQUIRED_RULES = {
     "merge-key",
     "unreadable-file-no-cascade",
     "duplicate-id-no-cycle",
+    "cloze-typos",
 }
 
 #: Courses whose only problems are warnings: `flashgen check` exits 0 on them.

@@ -550,6 +550,57 @@ def _warn_placeholders(concept: Concept, diag: Diagnostics) -> None:
 CLOZE = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
 
 
+#: Anything that looks like the start of a cloze deletion, well written or not.
+_CLOZE_OPENING = re.compile(r"(\{{1,2})(\s*)([cC])(\s*)(\d+)(\s*)(:{1,2})")
+
+
+def cloze_syntax_problems(text: str) -> list[tuple[int, str]]:
+    """Each malformed cloze deletion in ``text``: its offset and what is wrong with it."""
+    problems = []
+    for match in _CLOZE_OPENING.finditer(text):
+        braces, space1, letter, space2, number, space3, colons = match.groups()
+        start = match.start()
+        if len(braces) == 2 and start > 0 and text[start - 1] == "{":
+            continue  # three braces: not a cloze opening
+        written = match.group()
+        problem = ""
+        if len(braces) == 1:
+            problem = "starts with one brace; write two: {{c1::"
+        elif letter == "C":
+            problem = "has an upper-case C, which Anki does not read; write {{c1::"
+        elif space1 or space2 or space3:
+            problem = "has spaces inside; write {{c1:: without spaces"
+        elif len(colons) == 1:
+            problem = "has one colon after the number; write two: {{c1::"
+        elif int(number) == 0:
+            problem = "is numbered 0; cloze numbers start at 1: {{c1::"
+        else:
+            close = text.find("}}", match.end())
+            following = _CLOZE_OPENING.search(text, match.end())
+            if close < 0 or (following is not None and following.start() < close and not
+                             _nested(text, match.end(), following.start())):  # fmt: skip
+                problem = "is never closed; end the hidden text with }}"
+        if problem:
+            problems.append((start, f"cloze deletion '{written}' {problem}"))
+    return problems
+
+
+def _nested(text: str, start: int, end: int) -> bool:
+    """Whether the deletion opened before ``start`` holds the one opening at ``end`` (Anki
+    allows a deletion inside another one)."""
+    return text.count("}}", end) >= 2 and text.find("}}", start) > end
+
+
+def _check_cloze_syntax(item: YamlMap, text: str, diag: Diagnostics) -> bool:
+    """Report malformed cloze deletions, each where it was written; whether there were any."""
+    problems = cloze_syntax_problems(text)
+    if problems:
+        where = FieldLocations(item)
+        for offset, message in problems:
+            diag.error(where.locate("text", offset) or item.value_location("text"), message)
+    return bool(problems)
+
+
 def normalize_choice(text: str) -> str:
     return " ".join(text.split()).casefold()
 
@@ -634,7 +685,9 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
     values = {key.name: fields.get(key.name) for key in keys if key.name != "type"}
     if kind == "multiple-choice" and fields.ok:
         _check_choices(item, diag)
-    if kind == "cloze" and values.get("text") and not CLOZE.search(values["text"]):
+    if kind == "cloze" and values.get("text") and _check_cloze_syntax(item, values["text"], diag):
+        fields.ok = False
+    elif kind == "cloze" and values.get("text") and not CLOZE.search(values["text"]):
         fields.error(
             "text",
             "cloze text has no deletion: mark what to hide as {{c1::hidden text}}",
