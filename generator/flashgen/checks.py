@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Iterator
 from pathlib import Path
 
+from .coursefiles import CourseFileError, read_media
 from .diagnostics import Diagnostics, Location, display_path
 from .graph import find_cycles
 from .markdown import image_references, is_remote
@@ -173,8 +174,13 @@ def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> boo
             target = (base / src).resolve()
             if not target.is_relative_to(root):
                 diag.error(location, f"image '{src}' is outside the course folder")
-            elif not target.is_file():
+            elif not target.exists():
                 diag.error(location, f"image '{src}' not found (looked for {target})")
+            else:
+                try:
+                    read_media(target)
+                except CourseFileError as error:
+                    diag.error(location, f"image '{src}' {error.message.removeprefix('image ')}")
     return found
 
 

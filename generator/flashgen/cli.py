@@ -13,6 +13,7 @@ from .build import OUTPUT_KINDS
 from .build import build as run_build
 from .checks import load_course
 from .diagnostics import CourseError, Diagnostics, plural
+from .outputs import OutputFolderRefused, check_output_folder
 from .progress import StepBar
 from .progress import wanted as progress_wanted
 from .schema import QUESTION_TYPES
@@ -101,6 +102,8 @@ CARD_SIZE_CHOICES = {
 
 #: Exit status when an output file cannot be written (permissions, full disk, ...).
 EXIT_WRITE_FAILED = 3
+#: Exit status when ``-o`` names a folder flashgen may not write into (like a bad option).
+EXIT_BAD_OUTPUT_FOLDER = 2
 
 
 @main.command()
@@ -163,8 +166,13 @@ def build(
     The course is checked first; with any error nothing is written.
 
     \b
-    Exit status: 0 built, 1 the course has errors, 2 bad command line,
-    3 an output file could not be written.
+    OUTPUT must be new, empty or written by flashgen before (it keeps a .flashgen-output
+    file listing what it wrote; only those files are ever replaced or deleted), and outside
+    the course folder.
+
+    \b
+    Exit status: 0 built, 1 the course has errors, 2 bad command line (or an OUTPUT
+    folder flashgen may not write into), 3 an output file could not be written.
     """
     kinds = (only,) if only else OUTPUT_KINDS
     try:
@@ -176,6 +184,9 @@ def build(
         report(error.diagnostics)
         click.echo(f"{course_dir}: {error.diagnostics.summary()}; nothing written", err=True)
         sys.exit(1)
+    except OutputFolderRefused as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_BAD_OUTPUT_FOLDER)
     except OutputError as error:
         click.echo(f"error: {error} (the previous file, if any, is unchanged)", err=True)
         sys.exit(EXIT_WRITE_FAILED)
@@ -205,7 +216,7 @@ EXIT_MISSING_EXTRA = 4
     default="output/preview",
     show_default=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder of the preview site (replaced whole).",
+    help="Folder of the preview site (flashgen's files in it are replaced).",
 )
 @click.option("--serve", is_flag=True, help="Serve the preview and rebuild it on every change.")
 @click.option(
@@ -230,12 +241,17 @@ def preview(course_dir: Path, site_dir: Path, serve: bool, port: int, quiet: boo
     keeps the last good preview up and shows the errors in the page and here. Ctrl+C stops.
 
     \b
-    Exit status: 0 written, 1 the course has errors, 3 the site could not be written,
-    4 the preview extra is not installed.
+    OUTPUT must be new, empty or a preview flashgen wrote, outside the course folder; files
+    of your own in it are kept.
+
+    \b
+    Exit status: 0 written, 1 the course has errors, 2 an OUTPUT folder flashgen may not
+    write into, 3 the site could not be written, 4 the preview extra is not installed.
     """
     from .preview import PreviewServer, PreviewUnavailable, build_preview, serve_forever
 
     try:
+        check_output_folder(site_dir, course_dir)
         if serve:
             server = PreviewServer(
                 course_dir, site_dir, port=port, log=lambda line: click.echo(line, err=True)
@@ -248,6 +264,9 @@ def preview(course_dir: Path, site_dir: Path, serve: bool, port: int, quiet: boo
     except PreviewUnavailable as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_MISSING_EXTRA)
+    except OutputFolderRefused as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_BAD_OUTPUT_FOLDER)
     except CourseError as error:
         report(error.diagnostics)
         click.echo(f"{course_dir}: {error.diagnostics.summary()}; no preview written", err=True)
@@ -376,7 +395,11 @@ def schema(course_dir: Path, print_kind: str | None) -> None:
     if not (course_dir / "course.yaml").is_file():
         click.echo(f"error: {course_dir}/course.yaml not found: is this a course folder?", err=True)
         sys.exit(1)
-    changed = jsonschema.write_course_schemas(course_dir)
+    try:
+        changed = jsonschema.write_course_schemas(course_dir)
+    except (OSError, OutputError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
     for path in changed:
         click.echo(f"wrote {path}")
     if not changed:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import shutil
 import signal
 import tempfile
@@ -37,6 +38,14 @@ from .cards import Card, StudySet
 from .concept_map import concept_map_svg
 from .diagnostics import CourseError, display_path, plural
 from .model import Concept
+from .outputs import (
+    SITE_ENTRIES,
+    carry_over_foreign,
+    check_output_folder,
+    record_written,
+    remove_stale_staging,
+    staging_prefix,
+)
 from .templates import default_templates_dir, template_environment
 
 INSTALL_HINT = "pip install 'flashgen[preview]'"
@@ -292,19 +301,23 @@ def build_preview(
     :class:`PreviewUnavailable` when the ``anki`` package is missing.
     """
     require("anki", "flashgen preview")
+    check_output_folder(site_dir, course_dir)
     site_dir = site_dir.absolute()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(site_dir)
     with tempfile.TemporaryDirectory(prefix="flashgen-preview-") as scratch_name:
         scratch = Path(scratch_name)
         result = build_module.build(course_dir, scratch / "deck", only=("apkg",), progress=progress)
         assert result.study is not None
         apkg = next(path for path in result.written if path.suffix == ".apkg")
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-new-", dir=site_dir.parent))
+        prefix = f"{staging_prefix(site_dir, 'new')}{os.getpid()}-"
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=site_dir.parent))
         try:
             progress("rendering cards with Anki")
             sides = render_with_anki(apkg, result.study, scratch, staging / "media")
             progress("writing pages")
             written = SiteWriter(result.study, sides, course_dir).write(staging)
+            record_written(staging, SITE_ENTRIES, keep_earlier=False)
             _replace_dir(staging, site_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -320,11 +333,18 @@ def build_preview(
 
 
 def _replace_dir(new: Path, target: Path) -> None:
-    """Put ``new`` where ``target`` is; the old folder is moved away first, then deleted."""
+    """Put ``new`` where ``target`` is; the old folder is moved away first, then deleted, but
+    for the entries flashgen did not write (:func:`flashgen.outputs.carry_over_foreign`)."""
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}-old-{time.monotonic_ns()}")
+        name = f"{staging_prefix(target, 'old')}{os.getpid()}-{time.monotonic_ns()}"
+        old = target.with_name(name)
         target.rename(old)
+        try:
+            carry_over_foreign(old, new)
+        except OSError:
+            old.rename(target)
+            raise
     new.rename(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
