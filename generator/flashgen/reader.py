@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
+from .coursefiles import outside_problem
 from .diagnostics import Diagnostics, Location
 from .loader import YamlList, YamlMap, load_yaml
 from .model import (
@@ -319,8 +320,12 @@ def find_course_file(root: Path, diag: Diagnostics) -> Path | None:
         diag.error(Location(root), "is not a folder: give the folder that holds course.yaml")
         return None
     course_file = root / COURSE_FILE
-    if not course_file.is_file():
+    if not os.path.lexists(course_file):
         diag.error(Location(course_file), "course.yaml not found: is this a course folder?")
+        return None
+    problem = outside_problem(course_file, root)
+    if problem:
+        diag.error(Location(course_file), problem)
         return None
     return course_file
 
