@@ -18,7 +18,6 @@ same warnings from one representation:
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
 import zlib
 from collections import Counter, defaultdict
@@ -38,7 +37,7 @@ from .registry import (
     rule_hint,
 )
 from .rules import correct_is_longest, question_findings
-from .text import cloze_full_text, words
+from .text import cloze_full_text, content_stems, words
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -57,7 +56,7 @@ __all__ = [
 QualityRecord = tuple[tuple[Any, ...], tuple[Any, ...]]
 
 #: Near-duplicate candidates: a shingle shared by more questions than this is no evidence.
-MAX_BUCKET = 200
+MAX_BUCKET = 64
 
 
 def concept_record(concept: Concept) -> QualityRecord:
@@ -65,9 +64,10 @@ def concept_record(concept: Concept) -> QualityRecord:
     findings = []
     facts = []
     for question in concept.questions:
-        allowed = set(question.allow)
+        allowed = set(question.allow)  # and each rule once per question
         for rule, key, message, measure in question_findings(question):
             if rule not in allowed:
+                allowed.add(rule)
                 where = question.where(key)
                 findings.append((rule, where.line, where.column, message, measure))
         facts.append(_facts(question))
@@ -90,8 +90,7 @@ def _facts(question: Question) -> tuple[Any, ...]:
         text = ""
     ws = words(text)
     exact = hashlib.blake2b(" ".join(ws).encode(), digest_size=8).hexdigest()
-    pairs = [f"{a} {b}" for a, b in itertools.pairwise(ws)] or ws
-    shingles = tuple(sorted({zlib.crc32(p.encode()) for p in pairs}))
+    shingles = tuple(sorted({zlib.crc32(w.encode()) for w in content_stems(text)}))
     where = question.location
     return (
         question.id,
@@ -333,8 +332,8 @@ def _duplicates(
         if best is not None and not _allows(near_rule, fact, facts[best][1]):
             message = (
                 f"nearly the same text as question {name(best)} "
-                f"({100 * best_similarity:.0f} % of word pairs shared): drill each fact once, "
-                "or make the two ask different things"
+                f"({100 * best_similarity:.0f} % of its content words shared): drill each fact "
+                "once, or make the two ask different things"
             )
             _emit(config, diag, near_rule, _where(path, fact), message)
 

@@ -115,8 +115,8 @@ RULES: dict[str, Rule] = {
             "near-duplicate-question",
             "warning",
             "HDR 4 (keep items independent of each other)",
-            "two questions are nearly the same text (word-pair shingles)",
-            {"similarity": 0.7},
+            "two questions share nearly all their content words",
+            {"similarity": 0.75},
         ),
         Rule(
             "true-false-balance",

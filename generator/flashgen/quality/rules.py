@@ -46,7 +46,8 @@ _NEGATIVE_RAW = re.compile(
 )
 TF_NEGATIONS = frozenset(
     (  # noqa: SIM905
-        "not no never none nothing neither nor cannot without nobody nowhere"
+        "not no never none nothing neither nor cannot without nobody nowhere unable impossible "
+        "incorrect untrue invalid"
     ).split()
 )
 
@@ -64,9 +65,12 @@ _BLANK = r"(?:_{2,}|…|\.{3}|\[blank\])"
 _ARTICLE = re.compile(rf"\b(a|an)\s*(?:{_BLANK}\s*[^\w\s]*\s*$|[:?]?\s*$)", re.I)
 _ARTICLE_MID = re.compile(rf"\b(a|an)\s+{_BLANK}", re.I)
 _NUMBER_VERB = re.compile(rf"\b(is|are|was|were)\s*(?:{_BLANK})?\s*[:?]?\s*$", re.I)
+_NUMBER = r"(-?\d[\d,]*(?:\.\d+)?)"
 _RANGE = re.compile(
-    r"(?:between\s+)?(-?\d+(?:\.\d+)?)\s*(?:-|–|—|to|and)\s*(-?\d+(?:\.\d+)?)", re.I
+    rf"(?:between\s+{_NUMBER}\s*and\s*{_NUMBER}|{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER})", re.I
 )
+_MATH = re.compile(r"\$[^$]+\$")
+_MATH_MARKUP = re.compile(r"\\[A-Za-z]+|[{}^_$\\]")
 _CLAIMS = re.compile(
     r";|\bbecause\b|\bsince\b|\btherefore\b|,\s*(?:and|but|while|whereas|so)\s|\bwhereas\b"
     r"|\b(?:and|but)\s+(?:it|they|this|these|its|their)\s",
@@ -125,10 +129,10 @@ def _quoted(option: str) -> str:
 
 
 def _longest(q: MultipleChoice) -> Iterator[Finding]:
-    if len(q.correct) != 1 or not q.distractors:
+    if len(q.correct) != 1 or not q.distractors or is_catch_all(q.correct[0]):
         return
-    correct = len(plain(q.correct[0]))
-    longest = max(len(plain(d)) for d in q.distractors)
+    correct = visible_length(q.correct[0])
+    longest = max(visible_length(d) for d in q.distractors)
     if longest and correct > longest:
         ratio = correct / longest
         message = (
@@ -143,7 +147,7 @@ def correct_is_longest(q: MultipleChoice) -> bool | None:
     """Whether the single correct option is strictly the longest (``None``: several correct)."""
     if len(q.correct) != 1 or not q.distractors:
         return None
-    return len(plain(q.correct[0])) > max(len(plain(d)) for d in q.distractors)
+    return visible_length(q.correct[0]) > max(visible_length(d) for d in q.distractors)
 
 
 def _word_clue(q: MultipleChoice) -> Iterator[Finding]:
@@ -242,8 +246,8 @@ def _absolutes_and_hedges(q: MultipleChoice) -> Iterator[Finding]:
     def terms(option: str, vocabulary: frozenset[str]) -> set[str]:
         return (set(words(option)) & vocabulary) - stem_words
 
-    correct_abs = set().union(*(terms(c, ABSOLUTES) for c in q.correct))
-    absolute = [terms(d, ABSOLUTES) for d in q.distractors]
+    correct_abs = set().union(*(terms(c, ABSOLUTES) for c in q.correct if not is_catch_all(c)))
+    absolute = [terms(d, ABSOLUTES) for d in q.distractors if not is_catch_all(d)]
     with_absolutes = [t for t in absolute if t]
     if not correct_abs and with_absolutes and len(with_absolutes) * 2 >= len(q.distractors):
         shown = ", ".join(f"'{w}'" for w in sorted(set().union(*with_absolutes))[:3])
@@ -285,19 +289,40 @@ def _ranges(option: str) -> tuple[float, float] | None:
     match = _RANGE.fullmatch(plain(option).strip().rstrip(".%").strip())
     if not match:
         return None
-    low, high = float(match.group(1)), float(match.group(2))
+    found = [g for g in match.groups() if g is not None]
+    low, high = (float(g.replace(",", "")) for g in found)
     return (low, high) if low <= high else None
+
+
+def visible_length(text: str) -> int:
+    """About how many characters ``text`` shows: math counted without its markup."""
+    return len(plain(_MATH.sub(lambda m: _MATH_MARKUP.sub("", m.group(0)), text)))
+
+
+def _option_words(option: str) -> list[str]:
+    """Words of an option, each formula one word (so that $O(n)$ is not inside $O(n^2)$)."""
+    formulas = [" ".join(m.group(0).split()) for m in _MATH.finditer(option)]
+    return [*words(_MATH.sub(" ", option)), *formulas]
+
+
+def is_catch_all(option: str) -> bool:
+    """'All of the above', 'none of these', 'both A and B': options reported on their own."""
+    return bool(_ALL_ABOVE.search(option) or _NONE_ABOVE.search(option) or _COMBINED.search(option))
 
 
 def _overlaps(q: MultipleChoice) -> Iterator[Finding]:
     options = list(q.choices)
-    tokens = [words(o) for o in options]
+    tokens = [[] if is_catch_all(o) else [stem(w) for w in _option_words(o)] for o in options]
+    content = [
+        {w for w in content_stems(o) if w.isalpha()} if tokens[i] else set()
+        for i, o in enumerate(options)
+    ]
     ranges = [_ranges(o) for o in options]
     for i, first in enumerate(options):
         for j in range(len(options)):
-            if i == j or not tokens[i] or len(tokens[i]) >= len(tokens[j]):
+            if i == j or not tokens[i] or not tokens[j] or len(tokens[i]) >= len(tokens[j]):
                 continue
-            if contains_phrase(tokens[j], tokens[i]):
+            if contains_phrase(tokens[j], tokens[i]) or (content[i] and content[i] < content[j]):
                 key = "correct" if options[j] in q.correct else "distractors"
                 yield (
                     "overlapping-options",
@@ -325,8 +350,12 @@ def _overlaps(q: MultipleChoice) -> Iterator[Finding]:
 
 
 def _true_false(q: TrueFalse) -> Iterator[Finding]:
-    ws = words(q.statement)
-    negations = [w for w in ws if w in TF_NEGATIONS or w.endswith("n't")]
+    negations: list[str] = []
+    for word in words(q.statement):
+        # "without" negates only after another negation ("not ... without"); "Without a mask,
+        # it cannot ..." is a plain condition.
+        if (word in TF_NEGATIONS and (word != "without" or negations)) or word.endswith("n't"):
+            negations.append(word)
     if len(negations) >= 2:
         shown = " ... ".join(f"'{w}'" for w in negations[:2])
         yield (
@@ -384,13 +413,16 @@ def _hint_gives_away(hint: str, answer_words: list[str]) -> bool:
     hint_words = words(hint)
     if contains_phrase(hint_words, answer_words):
         return True
+    spelled = "".join(answer_words)
+    if len(spelled) >= 3 and spelled in "".join(hint_words):  # "N-i-l-e"
+        return True
     content = [w for w in answer_words if len(w) >= 3]
     if len(content) > 1:
         shared = sum(1 for w in content if stem(w) in {stem(h) for h in hint_words})
         return shared * 2 >= len(content)
     if len(content) == 1:
         word = content[0]
-        needed = max(4, int(len(word) * 0.6 + 0.5))
+        needed = max(4, int(len(word) * 0.5 + 0.5))
         return any(_common_prefix(word, h) >= min(needed, len(word)) for h in hint_words)
     return False
 
