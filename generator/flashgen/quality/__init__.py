@@ -224,7 +224,7 @@ def _longest_rate(config: QualityConfig, facts: Sequence[tuple[Path, Any]], diag
     if p_value < config.param(rule, "p-value"):
         message = (
             f"in {longest} of {count} multiple-choice questions of the course the correct option "
-            f"is the longest (chance: about {expected:.0f}; p = {p_value:.2g}): students learn to "
+            f"is the longest (chance: about {expected:.1f}; p = {p_value:.2g}): students learn to "
             "pick the longest; this is the first of them"
         )
         _emit(config, diag, rule, _where(*first), message)

@@ -61,6 +61,7 @@ _COMBINED = re.compile(
     r"\s*(?:only|above)?\s*\.?\s*$|\bboth\s+(?:of\s+)?(?:the\s+)?(?:above|these)\b",
     re.I,
 )
+_LETTER_ONLY = re.compile(r"\W*\(?[A-Ea-e1-5]\)?\s+only\W*")
 _BLANK = r"(?:_{2,}|…|\.{3}|\[blank\])"
 _ARTICLE = re.compile(rf"\b(a|an)\s*(?:{_BLANK}\s*[^\w\s]*\s*$|[:?]?\s*$)", re.I)
 _ARTICLE_MID = re.compile(rf"\b(a|an)\s+{_BLANK}", re.I)
@@ -275,6 +276,10 @@ def _negative_stem(q: MultipleChoice) -> Iterator[Finding]:
         word = match.group(2)
         if match.group(1) or (word.isupper() and len(word) > 1):
             continue
+        before = q.question[: match.start(2)].rstrip().lower()
+        after = q.question[match.end(2) :].lstrip().lower()
+        if before.endswith(("but", "and")) or after.startswith("only"):
+            continue  # "found in plants but not in animals", "not only": not a negative stem
         yield (
             "negative-stem",
             "question",
@@ -307,7 +312,12 @@ def _option_words(option: str) -> list[str]:
 
 def is_catch_all(option: str) -> bool:
     """'All of the above', 'none of these', 'both A and B': options reported on their own."""
-    return bool(_ALL_ABOVE.search(option) or _NONE_ABOVE.search(option) or _COMBINED.search(option))
+    return bool(
+        _ALL_ABOVE.search(option)
+        or _NONE_ABOVE.search(option)
+        or _COMBINED.search(option)
+        or _LETTER_ONLY.fullmatch(option)
+    )
 
 
 def _overlaps(q: MultipleChoice) -> Iterator[Finding]:

@@ -47,8 +47,12 @@ def stem(word: str) -> str:
 
 
 def content_stems(text: str) -> set[str]:
-    """Stems of the words that carry content (no stop words, at least three letters)."""
-    return {stem(w) for w in words(text) if w not in STOP_WORDS and len(w) >= 3}
+    """Stems of the words that carry content: no stop words, three letters or more, or a number."""
+    return {
+        stem(w)
+        for w in words(text)
+        if w not in STOP_WORDS and (len(w) >= 3 or any(c.isdigit() for c in w))
+    }
 
 
 def cloze_deletions(text: str) -> list[tuple[str, str, str | None]]:
