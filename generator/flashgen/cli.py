@@ -57,7 +57,12 @@ def main() -> None:
 @main.command()
 @COURSE_DIR
 @OUTPUT_FORMAT
-def check(course_dir: Path, output_format: str) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit status 1) on warnings too, for CI; see docs/quality.md to silence one.",
+)
+def check(course_dir: Path, output_format: str, strict: bool) -> None:
     """Check the course in COURSE_DIR (default: cards) and report every problem.
 
     Each problem is printed as `path:line:column: error|warning: message`. Errors are
@@ -65,7 +70,13 @@ def check(course_dir: Path, output_format: str) -> None:
     types, duplicate ids, prerequisites that do not exist, prerequisite cycles, ambiguous
     multiple-choice answers, cloze texts without a deletion); warnings are worth a look.
 
-    Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors.
+    Question-quality rules (docs/quality.md) warn about item-writing flaws that let students
+    answer without knowing: the correct option is the longest, word clues, "all of the
+    above", ... Each ends with its rule name in brackets; silence one for a question with
+    `allow: [rule-name]`, or set it per course in course.yaml under `quality:`.
+
+    Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors
+    (with --strict: errors or warnings).
     """
     from .cache import check as check_files  # load_course's checks, file by file in parallel
 
@@ -81,7 +92,8 @@ def check(course_dir: Path, output_format: str) -> None:
             click.echo(f"{course_dir}: {concepts}, {questions}; {diag.summary()}")
         else:
             click.echo(f"{course_dir}: {diag.summary()}")
-    sys.exit(1 if diag.has_errors else 0)
+    failed = diag.has_errors or (strict and bool(diag.warnings))
+    sys.exit(1 if failed else 0)
 
 
 def report(diag: Diagnostics) -> None:
