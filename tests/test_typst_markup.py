@@ -144,3 +144,10 @@ def test_fast_path_agrees_with_markdown_it() -> None:
             for cloze in (None, "front", "back"):
                 fast, full = _both_paths(text, inline, cloze)
                 assert fast == full, (text, cloze)
+
+
+@pytest.mark.parametrize("start", [0, 1, 7])
+def test_a_numbered_list_starts_where_the_instructor_started_it(start: int) -> None:
+    markup, _ = render(f"{start}. first\n{start + 1}. second\n")
+    assert f"start: {start}," in markup
+    assert typeset_text(markup).split() == [f"{start}.", "first", f"{start + 1}.", "second"]
