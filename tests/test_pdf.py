@@ -23,7 +23,7 @@ from flashgen.diagnostics import CourseError
 from flashgen.graph import prerequisite_map
 from flashgen.model import MultipleChoice, TrueFalse
 from flashgen.typst_markup import ResultCache, load_formula_cache
-from support import concept_yaml, write_course
+from support import concept_yaml, require_cjk_font, write_course
 
 HERE = Path(__file__).parent
 SEED_COURSE = HERE.parent / "cards"
@@ -171,6 +171,7 @@ def test_guide_follows_prerequisites_and_has_contents_and_page_numbers(seed_buil
 
 
 def test_special_characters_math_code_and_non_latin_text(tmp_path) -> None:
+    require_cjk_font()
     result = build(SPECIAL_COURSE, tmp_path, only=("pdf",))
     cards = " ".join(flat(p) for p in pypdf.PdfReader(tmp_path / "pdf-special-cards.pdf").pages)
     guide = " ".join(flat(p) for p in pypdf.PdfReader(tmp_path / "pdf-special-guide.pdf").pages)
@@ -320,6 +321,7 @@ def test_guide_draws_the_previews_concept_map(seed_build) -> None:
 
 
 def test_concept_map_with_a_chinese_title(tmp_path) -> None:
+    require_cjk_font()
     course = tmp_path / "course"
     shutil.copytree(SPECIAL_COURSE, course)
     after = course / "basics" / "after.yaml"
