@@ -255,3 +255,40 @@ def test_command_line_pdf_options_match_the_typesetter() -> None:
 
     assert sorted(cli.PAPER_CHOICES) == sorted(pdf.PAPERS)
     assert {name: size.help for name, size in pdf.CARD_SIZES.items()} == cli.CARD_SIZE_CHOICES
+
+
+def test_shell_completion_as_the_readme_sets_it_up(tmp_path: Path) -> None:
+    command = flashgen_executable()
+    script = subprocess.run(
+        [command],
+        env={**os.environ, "_FLASHGEN_COMPLETE": "bash_source"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "complete -o nosort -F _flashgen_completion flashgen" in script
+    completed = subprocess.run(
+        [command],
+        env={
+            **os.environ,
+            "_FLASHGEN_COMPLETE": "bash_complete",
+            "COMP_WORDS": "flashgen bu",
+            "COMP_CWORD": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert completed.splitlines() == ["plain,build"]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert 'eval "$(_FLASHGEN_COMPLETE=bash_source flashgen)"' in readme
+
+
+def test_pre_commit_hook_runs_the_check_of_the_whole_course() -> None:
+    import yaml
+
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "flashgen-check"
+    assert hook["entry"] == "flashgen check" and hook["language"] == "python"
+    assert hook["pass_filenames"] is False  # problems cross files: always the whole course
+    assert "flashgen" in (REPO / "pyproject.toml").read_text() and "check" in main.commands
