@@ -296,7 +296,9 @@ def build_preview(
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="flashgen-preview-") as scratch_name:
         scratch = Path(scratch_name)
-        result = build_module.build(course_dir, scratch / "deck", only=("apkg",), progress=progress)
+        result = build_module.build(
+            course_dir, scratch / "deck", only=("apkg",), progress=progress, update_ledger=False
+        )
         assert result.study is not None
         apkg = next(path for path in result.written if path.suffix == ".apkg")
         staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-new-", dir=site_dir.parent))
