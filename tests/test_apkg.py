@@ -210,7 +210,8 @@ def test_reimport_after_edits_updates_in_place_and_keeps_reviews(tmp_path, col, 
     # Only the notes whose content changed are updated (the ledger keeps the others' times).
     updated = {col.get_note(entry.id.nid).guid for entry in log.updated}
     assert updated == {
-        note_guid("deck-demo", "attention"), note_guid("deck-demo", "attention", "scaling")
+        note_guid("deck-demo", "attention"),
+        note_guid("deck-demo", "attention", "scaling"),
     }
     assert col.note_count() == notes_before + 1
     assert col.db.scalar("select count() - count(distinct guid) from notes") == 0

@@ -41,8 +41,10 @@ OTHER_STYLE = ".card { background: #ffe4f1; } /* the other course's own look */\
 
 
 def guid(concept: str, question: str | None = None) -> str:
-    return note_guid(COURSE_ID, concept) if question is None else note_guid(
-        COURSE_ID, concept, question
+    return (
+        note_guid(COURSE_ID, concept)
+        if question is None
+        else note_guid(COURSE_ID, concept, question)
     )
 
 
@@ -55,8 +57,7 @@ def publish(course: Path, output: Path, epoch: int, monkeypatch) -> Path:
 def all_cards(col: Collection) -> list[tuple]:
     return sorted(
         col.db.all(
-            "select id, nid, did, ord, type, queue, due, ivl, factor, reps, lapses, left "
-            "from cards"
+            "select id, nid, did, ord, type, queue, due, ivl, factor, reps, lapses, left from cards"
         )
     )
 
@@ -229,8 +230,11 @@ def test_a_semester_of_rebuilds(tmp_path, student, monkeypatch):
 
     def take_snapshot():
         rows = all_cards(student)
-        return rows, {row[0] for row in rows}, notes_by_guid(student), student.db.scalar(
-            "select count() from revlog"
+        return (
+            rows,
+            {row[0] for row in rows},
+            notes_by_guid(student),
+            student.db.scalar("select count() from revlog"),
         )
 
     before, cards_before, snapshot, revlog = take_snapshot()
