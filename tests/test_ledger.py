@@ -315,3 +315,13 @@ def test_diff_says_what_the_next_import_does(course, tmp_path):
     assert "students who re-import get: 1 new, 2 updated, 9 unchanged, 1 retired notes" in out
     _, out, _ = run("diff", str(course))
     assert out.splitlines()[0].startswith("students who re-import get: 0 new, 0 updated")
+
+
+def test_a_ledger_that_is_a_link_out_of_the_course_is_refused(course, tmp_path):
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("course\tsemester-demo\n")
+    (course / LEDGER_NAME).symlink_to(outside)
+    code, _, err = run("build", str(course), "-o", str(tmp_path / "out"), "--only", "apkg")
+    assert code == 1 and "Traceback" not in err
+    assert f"{LEDGER_NAME}:1:1: error:" in err
+    assert outside.read_text() == "course\tsemester-demo\n"

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .apkg import AnkiPackage
 
 LEDGER_NAME = "flashgen.ledger"
+#: About 200 bytes a note: room for a quarter of a million notes.
+MAX_LEDGER_BYTES = 64 * 1024 * 1024
 FORMAT = 1
 HEADER = (
     f"# flashgen publication ledger, format {FORMAT}: what students who imported the deck have.\n"
@@ -128,9 +130,14 @@ _COLUMNS = {"course": 2, "deck": 3, "notetype": 5, "note": 9}
 def read_ledger(path: Path, diag: Diagnostics) -> Ledger | None:
     """The ledger at ``path``; ``None`` when there is none or it is damaged (then every
     problem is in ``diag``, located at its line and column)."""
+    from .coursefiles import CourseFileError, read_course_file
+
+    if not path.exists() and not path.is_symlink():
+        return None
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = read_course_file(path, path.parent, MAX_LEDGER_BYTES, "publication ledger")
+    except CourseFileError as error:
+        diag.error(Location(path, 1, 1), error.message)
         return None
     except OSError as error:
         diag.error(Location(path, 1, 1), f"cannot read the ledger: {error.strerror or error}")
@@ -248,6 +255,9 @@ def write_ledger(path: Path, ledger: Ledger) -> bool:
             return False
     except (OSError, UnicodeDecodeError):
         pass
+    from .coursefiles import check_write_target
+
+    check_write_target(path, path.parent)
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return True
