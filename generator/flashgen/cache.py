@@ -484,6 +484,8 @@ class DeckBuild:
     diagnostics: Diagnostics
     target: Path | None = None
     unchanged: bool = False
+    changes: Any = None
+    ledger: Path | None = None
 
 
 def _templates_digest(course_dir: Path) -> str:
@@ -509,6 +511,8 @@ def build_deck(
     timestamp: int,
     reproducible: bool,
     progress: Callable[[str], None] = lambda step: None,
+    rename_decks: bool = False,
+    update_ledger: bool = True,
 ) -> DeckBuild:
     """Check the course and write its .apkg into ``output_dir`` unless it is up to date.
 
@@ -518,6 +522,10 @@ def build_deck(
     After any change the deck is rebuilt whole, every note with the new time, so that Anki
     updates the notes on import. Nothing is written (not even the cache) when the course has
     errors.
+
+    Modification times, deck names and retired notes come from the course's publication
+    ledger, exactly as in the full build (:func:`flashgen.ledger.prepare`); the ledger's text
+    is part of what the deck depends on, and it is updated once the deck is written.
     """
     context_base = (FORMAT, *_versions())
 
@@ -532,8 +540,10 @@ def build_deck(
     if course is None or diag.has_errors:
         return build
     from .apkg import apkg_name
+    from .ledger import ledger_path, prepare, write_ledger
 
     target = build.target = output_dir / apkg_name(course)  # type: ignore[arg-type]
+    ledger_file = ledger_path(course_dir)
     index = {
         name: _without_notes(record)
         for name, record in zip(result.names, result.records, strict=True)
@@ -549,11 +559,20 @@ def build_deck(
                 timestamp if reproducible else None,
                 [(str(p), r[_DIGEST]) for p, r in zip(result.paths, result.records, strict=True)],
                 [_media_digest(r) for r in result.records if r[_MEDIA]],
+                rename_decks,
             )
         ).encode()
     ).hexdigest()
+
+    def output_key(ledger_digest: str) -> str:
+        return hashlib.sha256(f"{key}\x00{ledger_digest}".encode()).hexdigest()
+
     previous = store.outputs.get(target.name) if store is not None else None
-    if store is not None and previous is not None and previous[0] == key:
+    if (
+        store is not None
+        and previous is not None
+        and previous[0] == output_key(_file_digest(ledger_file))
+    ):
         try:
             same = tuple(previous[1]) == _signature(os.stat(target))
         except OSError:
@@ -565,10 +584,15 @@ def build_deck(
             return build
     progress("writing Anki deck")
     package, media = _package(course, course_dir, result, store)
+    prepared = prepare(package, course, course_dir, timestamp, rename_decks, update_ledger)
+    diag.extend(prepared.publication.diagnostics)
+    build.changes = prepared.publication.changes
     with atomic_path(target) as temporary:
         from .apkg import write_apkg
 
         write_apkg(package, media, temporary, timestamp)
+    if update_ledger and write_ledger(prepared.path, prepared.publication.ledger):
+        build.ledger = prepared.path
     if store is not None:
         cached = store.notes()
         notes = {}
@@ -579,7 +603,9 @@ def build_deck(
                 if rendered is not None:
                     notes[digest] = rendered
         with contextlib.suppress(OSError):
-            store.outputs = {target.name: (key, _signature(os.stat(target)))}
+            store.outputs = {
+                target.name: (output_key(_file_digest(ledger_file)), _signature(os.stat(target)))
+            }
         store.save(index, notes)
     return build
 
@@ -630,7 +656,7 @@ def _package(
             media[name] = Path(file)
     order = learning_order(course)  # type: ignore[arg-type]
     after = learn_after(course, order)  # type: ignore[arg-type]
-    models = build_note_types(template_environment(course_dir))
+    models = build_note_types(template_environment(course_dir), course.id)
     html = HtmlRenderer(course.root)
     package = assemble(course, order, notes, after, models, html)  # type: ignore[arg-type]
     media.update(html.media)
