@@ -75,7 +75,7 @@ def test_at_least_ten_concepts_each_with_a_summary_and_two_questions(seed: Cours
 
 
 #: The concepts that start the course; every other concept must name its prerequisites.
-FOUNDATIONS = {"autoregressive-generation", "contextual-representations"}
+FOUNDATIONS = {"autoregressive-generation", "self-attention"}
 
 
 def test_every_concept_except_the_foundations_has_prerequisites(seed: Course) -> None:
