@@ -189,7 +189,7 @@ class _Source:
             self._line_starts = starts
         return self._text
 
-    def locate(self, where: Location, text: str, snippet: str, line: int = 0) -> Location:
+    def locate(self, where: Location, text: str, snippet: str, line: int | None = None) -> Location:
         if where.path != self.path or where.line <= 0:
             return where
         source = self._load()
@@ -202,7 +202,7 @@ class _Source:
             if found != -1:
                 self._cursors[key] = found + len(snippet)
                 return self._location(found)
-        if line:
+        if line is not None:
             number = where.line + line + (1 if source[start : start + 1] in "|>" else 0)
             if number <= len(self._line_starts):
                 offset = self._line_starts[number - 1]

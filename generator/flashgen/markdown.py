@@ -93,6 +93,7 @@ RAW_HTML_TAGS = ALLOWED_TAGS - {"s", "img"}
 #: plays a file, ``[latex]``, ``[$]`` and ``[$$]`` run LaTeX on the student's machine.
 ANKI_MARKUP = re.compile(r"\[(?=sound:|anki:|/?latex\]|/?\$\$?\])", re.IGNORECASE)
 
+_ANKI_MATH = re.compile(r"\[/?\$\$?\]")
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 #: A tag longer than this is not looked for (keeps scanning raw HTML linear).
@@ -153,6 +154,18 @@ def _only_allowed_html(md: MarkdownIt) -> None:
 
     md.block.ruler.at("html_block", block, {"alt": ["paragraph", "reference", "blockquote"]})
     md.inline.ruler.at("html_inline", inline)
+
+    def anki_math(state: Any, silent: bool) -> bool:
+        """Anki's ``[$]``, ``[$$]``, ``[/$]``, ``[/$$]`` are text (``$`` would start math)."""
+        match = _ANKI_MATH.match(state.src, state.pos)
+        if match is None:
+            return False
+        if not silent:
+            state.pending += match.group()
+        state.pos = match.end()
+        return True
+
+    md.inline.ruler.before("link", "anki_math", anki_math)
 
     tokenize = md.block.tokenize
 

@@ -53,14 +53,20 @@ _ATTRIBUTE = re.compile(
 _SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
+_CLASS_REMOVED = (
+    "class '{}' is removed: course text cannot use the classes of flashgen's card templates "
+    "(they mark a quiz's verdict and choices)"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     severity: Severity
     message: str
     #: The source text the finding is about, as written (to locate it); "" for the whole text.
     snippet: str
-    #: The line of the text (from 0) the finding is on, when known without the snippet.
-    line: int = 0
+    #: The line of the text (from 0) the finding is on, if known.
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,13 +183,15 @@ def _kept_tag(tag: str, line: int) -> Iterator[Finding]:
         attribute = match.group(1).lower()
         value = (match.group(2) or "").strip("\"'")
         snippet = match.group().strip()
-        if attribute not in allowed:
+        if attribute == "class" and attribute not in allowed:
+            yield Finding("warning", _CLASS_REMOVED.format(value), snippet, line)
+        elif attribute not in allowed:
             remote = "url(" in value.lower() or is_remote(value)
             why = " (cards never load anything from the internet)" if remote else ""
             yield Finding(
                 "warning",
-                f"attribute '{attribute}' of <{element}> is removed{why}; "
-                f"<{element}> keeps only: {', '.join(sorted(allowed)) or 'no attributes'}",
+                f"attribute '{attribute}' of <{element}> is removed{why}; <{element}> keeps "
+                + (f"only: {', '.join(sorted(allowed))}" if allowed else "no attributes"),
                 snippet,
                 line,
             )
@@ -191,13 +199,7 @@ def _kept_tag(tag: str, line: int) -> Iterator[Finding]:
             pattern = ALLOWED_CLASSES.get(element)
             for value_name in value.split():
                 if pattern is None or not pattern.fullmatch(value_name):
-                    yield Finding(
-                        "warning",
-                        f"class '{value_name}' is removed: course text cannot use the classes "
-                        "of flashgen's card templates",
-                        snippet,
-                        line,
-                    )
+                    yield Finding("warning", _CLASS_REMOVED.format(value_name), snippet, line)
         elif attribute == "href" and not _url_allowed(value):
             yield Finding(
                 "warning",
