@@ -39,6 +39,12 @@ from typing import Any
 from . import __version__
 from .atomic import atomic_path
 from .checks import check_concept_images, check_links
+from .coursefiles import (
+    MAX_TEMPLATE_BYTES,
+    CourseFileError,
+    read_course_file,
+    read_regular_file,
+)
 from .diagnostics import Diagnostics, Location
 from .graph import learn_after, learning_order
 from .loader import MAX_FILE_BYTES
@@ -149,12 +155,10 @@ def process_file(
     diag = Diagnostics()
     sig = digest = data = None
     try:
-        with open(path, "rb") as handle:
-            stat = os.fstat(handle.fileno())  # before reading: a later write shows up
-            if stat.st_size <= MAX_FILE_BYTES:
-                data = handle.read()
-                sig, digest = _signature(stat), hashlib.sha256(data).hexdigest()
-    except OSError:
+        stat = os.stat(path)  # before reading: a later write shows up
+        data = read_regular_file(path, MAX_FILE_BYTES, "file")
+        sig, digest = _signature(stat), hashlib.sha256(data).hexdigest()
+    except (OSError, CourseFileError):
         data = None  # read_concept_file reports it
     concept, chapter = read_concept_file(path, diag, data)
     light = notes = None
@@ -444,14 +448,19 @@ def _has_errors(record: tuple[Any, ...]) -> bool:
 
 def _file_digest(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_regular_file(path, MAX_FILE_BYTES, "file")).hexdigest()
+    except CourseFileError:
         return ""
 
 
 def check(root: Path) -> tuple[LightCourse | None, Diagnostics]:
-    """``flashgen check``: the same diagnostics as ``load_course``, faster on big courses."""
+    """``flashgen check``: the same diagnostics as ``load_course``, faster on big courses;
+    and the course's own templates (:mod:`flashgen.template_checks`)."""
+    from .template_checks import check_templates
+
     result, _ = read_records(root)
+    if result.course is not None:
+        result.diagnostics.extend(check_templates(root))
     return result.course, result.diagnostics
 
 
@@ -475,7 +484,11 @@ def _templates_digest(course_dir: Path) -> str:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 digest.update(f"{path.relative_to(folder).as_posix()}\x00".encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
+                try:  # a course's file that breaks the rule is reported when it is rendered
+                    data = read_course_file(path, folder, MAX_TEMPLATE_BYTES, "template")
+                except CourseFileError as error:
+                    data = error.message.encode()
+                digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 
