@@ -19,8 +19,8 @@ from flashgen.cli import main
 
 DECK_COURSE = Path(__file__).parent / "courses" / "deck"
 SECRET = "s3cret-ssh-key-4b9d"
-#: The image line of tests/courses/deck/basics/tokens.yaml (its summary starts at 6:10).
-IMAGE_FIELD = "basics/tokens.yaml:6:10"
+#: Where tests/courses/deck/basics/tokens.yaml names its image.
+IMAGE_FIELD = "basics/tokens.yaml:9:35"
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ def test_an_image_that_is_not_a_safe_image_is_refused(course, tmp_path, content,
     (course / "images" / "tokens.png").write_bytes(content)
     result = run("check", str(course))
     assert result.exit_code == 1
-    assert f"tokens.yaml:6:10: error: image '../images/tokens.png' {message}" in result.output
+    assert f"tokens.yaml:9:35: error: image '../images/tokens.png' {message}" in result.output
 
 
 def test_an_image_is_packed_under_the_suffix_of_its_content(course, tmp_path):
