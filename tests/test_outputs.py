@@ -40,7 +40,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     [
         ("course", "is the course folder"),
         ("course/basics", "is inside the course folder"),
-        ("course/output", "is inside the course folder"),
+        ("course/output/../images", "is inside the course folder"),
         (".", "holds the course folder"),
         ("home", "is the home folder"),
         ("work", "is the working directory"),
@@ -60,6 +60,18 @@ def test_folders_flashgen_never_writes_into(course, tmp_path, monkeypatch, comma
     assert result.exit_code == 2, result.output
     assert f"error: refusing to write into {target} {reason}" in result.output
     assert snapshot(tmp_path) == before
+
+
+def test_the_courses_own_output_folder_is_accepted(course, tmp_path, monkeypatch):
+    """Run from inside the course, outputs go to its output/ (never read as course material)."""
+    monkeypatch.chdir(course)
+    result = run("build", "--only", "apkg")  # the course found here; output/ by default
+    assert result.exit_code == 0, result.output
+    assert (course / "output" / "deck-demo.apkg").is_file()
+    assert run("check").exit_code == 0
+    (course / "output").rename(course / "elsewhere")
+    (course / "output").symlink_to(tmp_path, target_is_directory=True)  # not a plain folder
+    assert run("build", "--only", "apkg").exit_code == 2
 
 
 @pytest.mark.parametrize("command", ["build", "preview"])

@@ -217,14 +217,14 @@ def build(
 
     The course is checked first; with any error nothing is written.
 
-    \b
     OUTPUT must be new, empty or written by flashgen before (it keeps a .flashgen-output
     file listing what it wrote; only those files are ever replaced or deleted), and outside
-    the course folder.
+    the course folder (but for the course's own output/ folder).
 
     \b
-    Exit status: 0 built, 1 the course has errors, 2 bad command line (or an OUTPUT
-    folder flashgen may not write into), 3 an output file could not be written.
+    Exit status: 0 built, 1 the course has errors, 2 bad command line
+    (or an OUTPUT folder flashgen may not write into), 3 an output file
+    could not be written.
     """
     course_dir, base = course_for(course_dir, quiet)
     output_dir = output_dir or base / "output"
@@ -333,14 +333,13 @@ def preview(
     file, image or template changes; open pages reload by themselves. A course with errors
     keeps the last good preview up and shows the errors in the page and here. Ctrl+C stops.
 
-    \b
-    OUTPUT must be new, empty or a preview flashgen wrote, outside the course folder; files
-    of your own in it are kept.
+    OUTPUT must be new, empty or a preview flashgen wrote, outside the course folder (but
+    for its output/ folder); files of your own in it are kept.
 
     \b
-    Exit status: 0 written, 1 the course has errors, 2 bad command line (a busy
-    --port, or an OUTPUT folder flashgen may not write into), 3 the site could not be
-    written, 4 the preview extra is not installed.
+    Exit status: 0 written, 1 the course has errors, 2 bad command line
+    (a busy --port, or an OUTPUT folder flashgen may not write into),
+    3 the site could not be written, 4 the preview extra is not installed.
     """
     from .preview import PortInUse, PreviewServer, PreviewUnavailable, build_preview, serve_forever
 

@@ -4,8 +4,9 @@ Each output folder holds a marker, :data:`MARKER`, listing the files and folders
 wrote into it. A build replaces those and deletes those it no longer writes (a course's PDFs of
 another naming); anything else in the folder, such as ``<id>-guide-annotated.pdf``, is the
 user's and stays. A folder that is not empty and has no marker is someone else's: flashgen
-refuses it rather than mix its files in. The course folder, a folder inside or around it, the
-working directory, the home folder and ``/`` are refused outright.
+refuses it rather than mix its files in. The course folder, a folder around it or inside it
+(but for its ``output/``, which is never read as course material), the working directory, the
+home folder and ``/`` are refused outright.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ _EARLIER_HIDDEN = (".cache", ".flashgen-*")
 SITE_ENTRIES = ("index.html", "preview.css", "preview.js", "concepts", "media")
 
 
+#: The one folder inside a course that may hold outputs (the default when flashgen runs from
+#: inside the course): the reader never reads it as course material.
+COURSE_OUTPUT = "output"
+
+
+def _plain_folder(path: Path) -> bool:
+    return not path.is_symlink() and (path.is_dir() or not os.path.lexists(path))
+
+
 class OutputFolderRefused(Exception):
     """flashgen will not write into this folder; the message says why and what to do."""
 
@@ -49,10 +59,11 @@ def placement_problem(output_dir: Path, course_dir: Path | None) -> str | None:
             return f"{output_dir} is the course folder"
         if course.is_relative_to(out):
             return f"{output_dir} holds the course folder {course_dir}"
-        if out.is_relative_to(course):
+        own = course / COURSE_OUTPUT
+        if out.is_relative_to(course) and not (out.is_relative_to(own) and _plain_folder(own)):
             return (
-                f"{output_dir} is inside the course folder {course_dir}; "
-                "write the outputs outside the course"
+                f"{output_dir} is inside the course folder {course_dir}; write the outputs "
+                f"outside the course, or into its {COURSE_OUTPUT}/ folder"
             )
     for name, folder in (("working directory", Path.cwd()), ("home folder", Path.home())):
         with contextlib.suppress(OSError, RuntimeError):
