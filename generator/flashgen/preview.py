@@ -40,7 +40,7 @@ from . import build as build_module
 from .cards import Card, StudySet
 from .concept_map import concept_map_svg
 from .coursefiles import size_text
-from .diagnostics import CourseError, Diagnostics, display_path, plural
+from .diagnostics import CourseError, Diagnostics, display_path, plural, printable
 from .model import Concept
 from .outputs import (
     SITE_ENTRIES,
@@ -532,7 +532,8 @@ class PreviewServer:
             if self._stop.is_set():
                 break
             names = sorted({display_path(Path(p)).as_posix() for _, p in changes})
-            self.log(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
+            shown = printable(", ".join(names[:5]))  # file names are course text too
+            self.log(f"changed: {shown}{' …' if len(names) > 5 else ''}")
             self.rebuild()
 
     def start(self, watch: bool = True) -> None:
