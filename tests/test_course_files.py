@@ -203,6 +203,14 @@ def test_a_sparse_image_of_2_5_gb_is_refused_without_reading_it(course, tmp_path
         ),
         (b'<svg onload="alert(1)"></svg>', "is an SVG image holding 'onload='"),
         (
+            b'<svg><x:script xmlns:x="http://www.w3.org/2000/svg">alert(1)</x:script></svg>',
+            "is an SVG image holding '<x:script'",
+        ),
+        (
+            b'<svg><set attributeName="href" to="javascript:alert(1)"/></svg>',
+            "is an SVG image holding 'javascript:'",
+        ),
+        (
             b'<svg><image href="https://tracker.example/p.png"/></svg>',
             "is an SVG image holding 'href=\"h'",
         ),

@@ -200,7 +200,7 @@ _SVG_START = re.compile(
 #: What an SVG may not hold: it is shown in an <img> (no scripts run there) in Anki, but the
 #: preview serves media from its own origin, where an SVG opened directly is a web page.
 _SVG_UNSAFE = re.compile(
-    r"<\s*(?:script|foreignobject|iframe|embed|object|handler|listener)\b"
+    r"<\s*(?:[\w.-]+:)?(?:script|foreignobject|iframe|embed|object|handler|listener)\b"
     r"|<!\s*(?:doctype|entity)"
     r"|\bon[a-z]+\s*="
     r"|(?:xlink:)?href\s*=\s*[\"']?\s*(?!#)[^\s\"'>]"
