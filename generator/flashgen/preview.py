@@ -191,9 +191,10 @@ def card_document(html: str, css: str, ord_: int, media_base: str) -> str:
     )
 
 
-#: The most card text (with each side's CSS) one concept page may hold: a concept of 30,000
-#: questions would make a page of about a gigabyte that no browser opens.
-MAX_PAGE_CHARS = 32 * 1024 * 1024
+#: The most card text (each side with its CSS) one concept page may hold: a concept of 30,000
+#: questions would make a page of about a gigabyte that no browser opens. About 300 questions
+#: fit; escaped into the page, it stays under the template output limit (64 MiB).
+MAX_PAGE_CHARS = 12 * 1024 * 1024
 
 
 def _page_too_large(concept: Concept, cards: int) -> Diagnostics:
