@@ -19,6 +19,8 @@ def check_course(course: Course, diag: Diagnostics) -> None:
     """Append every course-wide problem to ``diag``."""
     check_links(course, diag)
     _check_images(course, diag)
+    for concept in course.concepts:
+        check_concept_math(concept, diag)
 
 
 def check_links(course: Course, diag: Diagnostics) -> None:
@@ -176,6 +178,23 @@ def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> boo
             elif not target.is_file():
                 diag.error(location, f"image '{src}' not found (looked for {target})")
     return found
+
+
+def check_concept_math(concept: Concept, diag: Diagnostics) -> None:
+    """MathJax commands that cards may not hold (:data:`flashgen.markdown.UNSAFE_MATHJAX`),
+    each an error where it is written."""
+    from .formulas import locate
+    from .markdown import mathjax_refusals
+
+    for text, location in _markdown_fields(concept):
+        if "\\" not in text:
+            continue
+        for name, offset in mathjax_refusals(text):
+            diag.error(
+                locate(location, text, offset),
+                f"formula command \\{name} is not allowed: MathJax's safe mode refuses links, "
+                "styles, classes, ids, data attributes and extensions on cards; remove it",
+            )
 
 
 def load_course(root: Path, exclude: tuple[Path, ...] = ()) -> tuple[Course | None, Diagnostics]:

@@ -31,7 +31,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -104,25 +104,30 @@ def math_only(math: str) -> str | None:
     names = _names()
     calls: list[bool] = []  # for each open "(": whether it opened a function's arguments
     found = list(tokens(math))
+    skip_to = 0
     for index, token in enumerate(found):
+        if token.start() < skip_to:
+            continue
         kind, text = token.lastgroup, token.group()
         after = math[token.end() : token.end() + 1]
         if kind == "string":
             if not _STRING.fullmatch(text):
                 return "the converted formula has an unterminated string"
         elif kind == "code":
-            if not _SAFE_CODE.match(math, token.start()):
+            code = _SAFE_CODE.match(math, token.start())
+            if not code:
                 return "the converted formula holds Typst code (#), which formulas may not"
+            skip_to = code.end()
         elif kind == "ident":
             head = text.split(".")[0]
             if len(head) < 2:
                 continue
+            if after == ":" and calls and calls[-1]:
+                continue  # a named argument, such as delim:
             if head in names.functions:
                 if after != "(":
                     return f"'{head}' would print as a word"
             elif head not in names.symbols:
-                if after == ":" and calls and calls[-1]:
-                    continue  # a named argument, such as delim:
                 return f"Typst has no math symbol or function '{head}'"
         elif kind == "other":
             if text == "$":
@@ -262,8 +267,16 @@ def report(
                 diag.warning(location, message)
 
 
-@cache
 def _source_lines(path: Path) -> tuple[str, ...]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return ()
+    return _read_lines(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read_lines(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
     try:
         return tuple(path.read_text("utf-8").split("\n"))
     except (OSError, UnicodeDecodeError):
@@ -331,3 +344,31 @@ def _math_contents(tokens: Sequence[Any]) -> list[str]:
         if token.children:
             contents.extend(_math_contents(token.children))
     return contents
+
+
+def concept_formulas(concept: Any) -> list[tuple[str, Location]]:
+    """Every formula written in a concept, with its own location."""
+    from .checks import _markdown_fields
+
+    found = []
+    for text, location in _markdown_fields(concept):
+        for tex, offset in formula_offsets(text):
+            found.append((tex, locate(location, text, offset)))
+    return found
+
+
+def check_course_formulas(
+    uses: Sequence[tuple[str, Location]], diag: Diagnostics, cache_dir: Path | None = None
+) -> None:
+    """``flashgen check``'s formula warnings: the PDF build's, without building."""
+    if not uses:
+        return
+    from .pdf import FORMULA_CACHE, default_cache_dir
+    from .typst_markup import load_formula_cache
+
+    path = (cache_dir or default_cache_dir()) / FORMULA_CACHE
+    formula_cache = load_formula_cache(path)
+    texts = list(dict.fromkeys(tex for tex, _ in uses))
+    results = dict(zip(texts, check_formulas(texts, formula_cache), strict=True))
+    formula_cache.save(path)
+    report(uses, results, diag)
