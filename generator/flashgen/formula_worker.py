@@ -88,12 +88,112 @@ def timed_out() -> str:
 
 
 _ROW_SPACING = re.compile(r"(\\\\)\s*\[[^\[\]{}$]*\]")
+#: LaTeX (and Wikipedia's texvc) commands tex2typst does not know, as ones it knows.
+ALIASES: dict[str, str] = {
+    "mbox": "\\text",
+    "hbox": "\\text",
+    "textrm": "\\text",
+    "textup": "\\text",
+    "textnormal": "\\text",
+    "cfrac": "\\dfrac",
+    "stackrel": "\\overset",
+    "dotsb": "\\cdots",
+    "dotsm": "\\cdots",
+    "dotsi": "\\cdots",
+    "dotsc": "\\ldots",
+    "dotso": "\\ldots",
+    "rang": "\\rangle",
+    "lang": "\\langle",
+    "rarr": "\\rightarrow",
+    "larr": "\\leftarrow",
+    "harr": "\\leftrightarrow",
+    "rArr": "\\Rightarrow",
+    "lArr": "\\Leftarrow",
+    "hArr": "\\Leftrightarrow",
+    "plusmn": "\\pm",
+    "lnot": "\\neg",
+    "Bbb": "\\mathbb",
+    "sub": "\\subset",
+    "sube": "\\subseteq",
+    "sgn": "\\operatorname{sgn}",
+    "arcsec": "\\operatorname{arcsec}",
+    "arccsc": "\\operatorname{arccsc}",
+    "arccot": "\\operatorname{arccot}",
+    # Delimiter sizes: tex2typst drops \bigl and \bigr itself; these it would print.
+    "big": "",
+    "Big": "",
+    "bigg": "",
+    "Bigg": "",
+}
+_ALIAS = re.compile(r"\\(" + "|".join(ALIASES) + r")(?![A-Za-z])")
+#: A row break right before an environment's end (tex2typst would end the math with "\\").
+_LAST_ROW_BREAK = re.compile(r"\\\\\s*(\\end\{)")
+#: An empty group carrying scripts, as in ``{}^T`` (Typst needs something to attach to).
+_EMPTY_BASE = re.compile(r"(?<![A-Za-z])\{\s*\}(?=\s*[_^])")
+_EMPTY_TEXT = re.compile(r"\\text\s*\{\s*\}")
+_SMALL_MATRIX = re.compile(r"(\\(?:begin|end))\{smallmatrix\}")
+_INFIX = re.compile(r"\\(over|choose)(?![A-Za-z])")
 
 
 def prepare(tex: str) -> str:
     """The LaTeX tex2typst is given: row spacing ``\\\\[8pt]`` dropped (Typst spaces rows on
-    its own; tex2typst would print ``[8pt]``), tabs as spaces (tex2typst rejects them)."""
-    return _ROW_SPACING.sub(r"\1 ", tex.strip().replace("\t", " "))
+    its own; tex2typst would print ``[8pt]``), tabs as spaces and a trailing control space
+    dropped (tex2typst rejects both), a row break before ``\\end`` dropped, an empty base
+    ``{}^T`` as an empty text, ``smallmatrix`` as ``matrix``, :data:`ALIASES` replaced, and the
+    infix ``a \\over b`` and ``n \\choose k`` written as ``\\frac`` and ``\\binom``."""
+    tex = tex.strip().replace("\t", " ")
+    if tex.endswith("\\") and (len(tex) - len(tex.rstrip("\\"))) % 2:
+        tex = tex[:-1].rstrip()
+    tex = _ROW_SPACING.sub(r"\1 ", tex)
+    tex = _LAST_ROW_BREAK.sub(r"\1", tex)
+    tex = _SMALL_MATRIX.sub(r"\1{matrix}", tex)
+    if "\\" in tex:
+        tex = _ALIAS.sub(lambda m: ALIASES[m.group(1)] + " ", tex)
+        tex = _EMPTY_TEXT.sub(r"\\text{ }", tex)  # tex2typst reads "\text{}" to the next "}"
+    tex = _EMPTY_BASE.sub(r"\\text{ }", tex)
+    if "\\" in tex:
+        for _ in range(20):  # one infix command at a time, innermost group last
+            match = _INFIX.search(tex)
+            if match is None:
+                break
+            tex = _infix(tex, match)
+    return tex
+
+
+def _infix(tex: str, match: re.Match[str]) -> str:
+    """``tex`` with the group around the infix command ``match`` as ``\\frac{..}{..}``."""
+    start, depth = match.start(), 0
+    while start > 0:
+        char = tex[start - 1]
+        if char == "}" and not _escaped(tex, start - 1):
+            depth += 1
+        elif char == "{" and not _escaped(tex, start - 1):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (char == "&" or tex.startswith("\\\\", start - 2)):
+            break
+        start -= 1
+    end, depth = match.end(), 0
+    while end < len(tex):
+        char = tex[end]
+        if char == "{" and not _escaped(tex, end):
+            depth += 1
+        elif char == "}" and not _escaped(tex, end):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (char == "&" or tex.startswith("\\\\", end)):
+            break
+        end += 1
+    command = "\\frac" if match.group(1) == "over" else "\\binom"
+    above, below = tex[start : match.start()].strip(), tex[match.end() : end].strip()
+    return f"{tex[:start]}{command}{{{above}}}{{{below}}}{tex[end:]}"
+
+
+def _escaped(tex: str, index: int) -> bool:
+    slashes = len(tex[:index]) - len(tex[:index].rstrip("\\"))
+    return slashes % 2 == 1
 
 
 #: Typst math tokens: a string, an escape, embedded code, an identifier path, anything else.
@@ -124,6 +224,9 @@ def repair(math: str) -> str:
             text = RENAMED[text]
         parts.append(text)
     math = "".join(parts)
+    for style, function in (("scriptstyle ", "script"), ("scriptscriptstyle ", "sscript")):
+        if math.startswith(style):
+            math = f"{function}({math[len(style) :]})"
     if "limits" in math:
         math = _LIMITS.sub(lambda m: f"{'scripts' if m.group(2) else 'limits'}({m.group(1)})", math)
     return math

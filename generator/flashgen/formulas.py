@@ -8,10 +8,12 @@ the result is then checked in two steps, neither of which can be changed by anot
    ``#none``, ``#true``, ``#false`` and ``#h(...)`` spacing), no ``std`` (Typst's way from math
    to ``read``, ``image``, ``include``...), no ``$``, no comments, no unterminated string. A
    function name not followed by ``(`` would print as a word (``limits``) and is refused too.
-2. **Typst** evaluates it, in a compile whose root is an empty scratch folder (so no file can
-   be read whatever the formula says): formulas go in groups of :data:`GROUP`, one statement
-   each; a group that gives any error or warning is checked again formula by formula, so each
-   error and warning belongs to the formula that caused it.
+2. **Typst** typesets it (as a displayed formula, with Typst's own fonts), in a compile whose
+   root is an empty scratch folder (so no file can be read whatever the formula says):
+   formulas go in groups of :data:`GROUP`, a paragraph each; a group that gives any error or
+   warning is typeset again formula by formula, so each error and warning belongs to the
+   formula that caused it. (Evaluating without layout is ten times faster but misses what
+   only layout finds, such as "linebreaks are ignored in branches".)
 
 A formula that fails either step, or cannot be converted, is printed as its LaTeX source with
 a warning at the formula's own line and column; Typst's warnings (deprecations) are reported
@@ -43,7 +45,7 @@ GROUP = 64
 
 #: The only code a formula may hold (tex2typst writes it for ``\\hspace`` and ``\\!``).
 _SAFE_CODE = re.compile(
-    r"#(?:none|true|false)\b"
+    r"#(?:none|true|false|left|center|right|start|end)\b|#\d+\b"
     r"|#h\(-?(?:\d+(?:\.\d+)?(?:pt|em|cm|mm|in|%)|math\.(?:thin|med|thick)\.amount)\)"
 )
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -147,7 +149,7 @@ def math_only(math: str) -> str | None:
 
 
 def _typst_check(math: list[str]) -> list[tuple[str | None, tuple[str, ...]]]:
-    """For each formula: Typst's error (None when it evaluates) and its warnings."""
+    """For each formula: Typst's error (None when it typesets) and its warnings."""
     results: list[tuple[str | None, tuple[str, ...]]] = []
     for start in range(0, len(math), GROUP):
         group = math[start : start + GROUP]
@@ -162,7 +164,7 @@ def _typst_check(math: list[str]) -> list[tuple[str | None, tuple[str, ...]]]:
 def _evaluate(math: list[str]) -> tuple[str | None, tuple[str, ...]]:
     import typst
 
-    source = "".join(f"#let _ = ${one}$\n" for one in math)
+    source = "".join(f"$ {one} $\n\n" for one in math)
     try:
         _, warnings = _compiler().compile_with_warnings(input=source.encode(), format="pdf")
     except typst.TypstError as error:
@@ -331,7 +333,10 @@ def formula_offsets(text: str) -> list[tuple[str, int]]:
         if at < 0:
             continue
         opening = text.rfind("$", 0, at)
-        found.append((tex, opening if opening >= 0 and at - opening <= 3 else at))
+        while opening > 0 and text[opening - 1] == "$":
+            opening -= 1
+        between = text[opening:at] if opening >= 0 else "x"
+        found.append((tex, opening if not between.strip("$ \n") else at))
         cursor = at + len(first)
     return found
 
