@@ -27,11 +27,12 @@ or a crashed helper is never stored, so a build on a less busy machine tries aga
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -351,14 +352,34 @@ def _math_contents(tokens: Sequence[Any]) -> list[str]:
     return contents
 
 
+def concept_texts(concept: Any) -> Iterator[tuple[str, Callable[[int], Location]]]:
+    """Each Markdown text of a concept, with the function that locates a character of it."""
+    from .checks import MARKDOWN_KEYS
+    from .model import MultipleChoice
+
+    yield concept.title, functools.partial(concept.where, "title")
+    yield concept.summary, functools.partial(concept.where, "summary")
+    for question in concept.questions:
+        for key in MARKDOWN_KEYS:
+            text = getattr(question, key, None)
+            if isinstance(text, str):
+                yield text, functools.partial(question.where, key)
+        if isinstance(question, MultipleChoice):
+            for key in ("correct", "distractors"):
+                for index, text in enumerate(getattr(question, key)):
+                    yield text, functools.partial(_item_where, question, key, index)
+
+
+def _item_where(question: Any, key: str, index: int, offset: int) -> Location:
+    return question.where(key, offset, index)
+
+
 def concept_formulas(concept: Any) -> list[tuple[str, Location]]:
     """Every formula written in a concept, with its own location."""
-    from .checks import _markdown_fields
-
     found = []
-    for text, location in _markdown_fields(concept):
+    for text, where in concept_texts(concept):
         for tex, offset in formula_offsets(text):
-            found.append((tex, locate(location, text, offset)))
+            found.append((tex, where(offset)))
     return found
 
 

@@ -10,11 +10,12 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import schema
+from .coursefiles import outside_problem
 from .diagnostics import Diagnostics, Location
 from .loader import YamlList, YamlMap, load_yaml
 from .model import (
@@ -28,6 +29,8 @@ from .model import (
     Reference,
     TrueFalse,
 )
+from .quality import DEFAULT_CONFIG, RULES, QualityConfig, rule_hint
+from .quality import read_config as read_quality_config
 
 COURSE_FILE = "course.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -181,6 +184,16 @@ class _Fields:
         items = self._items(name, value, _text_problem)
         return None if items is None else tuple(text for text, _ in items)
 
+    def _rule_list(self, name: str, value: Any) -> tuple[str, ...] | None:
+        items = self._items(name, value, lambda item: _text_problem(item) or _rule_problem(item))
+        return None if items is None else tuple(text for text, _ in items)
+
+    def _quality(self, name: str, value: Any) -> QualityConfig | None:
+        config = read_quality_config(value, self.diag, self.mapping.value_location(name))
+        if config is None:
+            self.ok = False
+        return config
+
     def _answers(self, name: str, value: Any) -> tuple[str, ...] | None:
         if isinstance(value, list):
             answers = self._text_list(name, value)
@@ -198,6 +211,8 @@ _DEFAULTS: dict[str, Any] = {
     "text-list": (),
     "markdown": "",
     "questions": YamlList(),
+    "rule-list": (),
+    "quality": DEFAULT_CONFIG,
 }
 _BOOLEAN_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false"}
 
@@ -206,6 +221,11 @@ def _text_problem(value: Any) -> str:
     if isinstance(value, str):
         return "" if value.strip() else "must not be empty"
     return f"must be text, not {describe(value)}{quote_hint(value)}"
+
+
+def _rule_problem(text: str) -> str:
+    name = text.strip()
+    return "" if name in RULES else f"names an unknown quality rule '{name}'{rule_hint(name)}"
 
 
 def id_problem(text: str) -> str:
@@ -234,6 +254,38 @@ def tag_problem(text: str) -> str:
     if '"' in text:
         return f"'{text}' cannot contain quotes"
     return ""
+
+
+class FieldLocations(Mapping[str, Location]):
+    """Where each value of a mapping starts, and where any character of its text was written.
+
+    Offsets count in the text as the model stores it (stripped of surrounding white space).
+    """
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: YamlMap):
+        self._mapping = mapping
+
+    def __getitem__(self, key: str) -> Location:
+        return self._mapping.value_locations[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping.value_locations)
+
+    def __len__(self) -> int:
+        return len(self._mapping.value_locations)
+
+    def locate(self, key: str, offset: int, index: int | None = None) -> Location:
+        value = self._mapping.get(key)
+        if isinstance(value, YamlList) and index is not None:
+            item = value[index] if 0 <= index < len(value) else None
+            if not isinstance(item, str):
+                return value.item_location(index)
+            return value.offset_location(index, offset + len(item) - len(item.lstrip()))
+        if not isinstance(value, str):
+            return self._mapping.value_location(key)
+        return self._mapping.offset_location(key, offset + len(value) - len(value.lstrip()))
 
 
 def _require_mapping(value: Any, location: Location, what: str, diag: Diagnostics) -> bool:
@@ -274,6 +326,7 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
         concepts=tuple(concepts),
         root=root,
         location=Location(course_file, 1, 1),
+        quality=header["quality"],
     )
     return course, diag
 
@@ -287,8 +340,12 @@ def find_course_file(root: Path, diag: Diagnostics) -> Path | None:
         diag.error(Location(root), "is not a folder: give the folder that holds course.yaml")
         return None
     course_file = root / COURSE_FILE
-    if not course_file.is_file():
+    if not os.path.lexists(course_file):
         diag.error(Location(course_file), "course.yaml not found: is this a course folder?")
+        return None
+    problem = outside_problem(course_file, root)
+    if problem:
+        diag.error(Location(course_file), problem)
         return None
     return course_file
 
@@ -302,7 +359,7 @@ def read_course_header(path: Path, diag: Diagnostics) -> dict[str, Any] | None:
         return None
     fields = _Fields(data, schema.COURSE_KEYS, "course.yaml", diag)
     fields.check_keys()
-    values = {key: fields.get(key) for key in ("id", "title", "tags")}
+    values = {key: fields.get(key) for key in ("id", "title", "tags", "quality")}
     chapters = _read_chapters(data, fields, diag) if "chapters" in data else ()
     if not fields.ok or chapters is None:
         return None
@@ -481,7 +538,7 @@ def read_concept_file(
         path=path,
         location=data.value_location("id"),
         chapter_location=data.value_location("chapter"),
-        field_locations=data.value_locations,
+        field_locations=FieldLocations(data),
     )
     _warn_placeholders(concept, diag)
     return concept, chapter_ref
@@ -605,8 +662,9 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
     question = None
     if fields.ok:
         common = {"id": values.pop("id"), "explanation": values.pop("explanation"),
+                  "allow": values.pop("allow"),
                   "location": item.value_location("id"),
-                  "field_locations": item.value_locations}  # fmt: skip
+                  "field_locations": FieldLocations(item)}  # fmt: skip
         if kind == "multiple-choice":
             question = MultipleChoice(**common, **values)
         elif kind == "true-false":
