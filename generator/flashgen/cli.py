@@ -13,7 +13,7 @@ from .atomic import OutputError
 from .build import OUTPUT_KINDS
 from .build import build as run_build
 from .checks import load_course
-from .diagnostics import CourseError, Diagnostics, plural
+from .diagnostics import CourseError, Diagnostics, display_path, plural
 from .discovery import find_course
 from .progress import StepBar
 from .progress import wanted as progress_wanted
@@ -382,7 +382,7 @@ def new_concept(
     except ScaffoldError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {display_path(path)}")
 
 
 @main.command()
