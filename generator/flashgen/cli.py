@@ -63,7 +63,12 @@ def main() -> None:
 @main.command()
 @COURSE_DIR
 @OUTPUT_FORMAT
-def check(course_dir: Path | None, output_format: str) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit status 1) on warnings too, for CI; see docs/quality.md to silence one.",
+)
+def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     """Check the course in COURSE_DIR and report every problem.
 
     Each problem is printed as `path:line:column: error|warning: message`. Errors are
@@ -71,13 +76,23 @@ def check(course_dir: Path | None, output_format: str) -> None:
     types, duplicate ids, prerequisites that do not exist, prerequisite cycles, ambiguous
     multiple-choice answers, cloze texts without a deletion); warnings are worth a look.
 
-    Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors.
+    Question-quality rules (docs/quality.md) warn about item-writing flaws that let students
+    answer without knowing: the correct option is the longest, word clues, "all of the
+    above", ... Each ends with its rule name in brackets; silence one for a question with
+    `allow: [rule-name]`, or set it per course in course.yaml under `quality:`.
+
+    Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors
+    (with --strict: errors or warnings).
     """
     from .cache import check as check_files  # load_course's checks, file by file in parallel
 
     course_dir, _ = course_for(course_dir)
 
     course, diag = check_files(course_dir)
+    if course is not None and not diag.has_errors:
+        from .ledger import check_cloze_numbers
+
+        check_cloze_numbers(course_dir, diag)
     if output_format == "json":
         click.echo(diag.render_json())
     else:
@@ -89,7 +104,8 @@ def check(course_dir: Path | None, output_format: str) -> None:
             click.echo(f"{course_dir}: {concepts}, {questions}; {diag.summary()}")
         else:
             click.echo(f"{course_dir}: {diag.summary()}")
-    sys.exit(1 if diag.has_errors else 0)
+    failed = diag.has_errors or (strict and bool(diag.warnings))
+    sys.exit(1 if failed else 0)
 
 
 def course_for(course_dir: Path | None, quiet: bool = False) -> tuple[Path, Path]:
@@ -160,6 +176,12 @@ EXIT_WRITE_FAILED = 3
     + "; ".join(f"{name}: {text}" for name, text in CARD_SIZE_CHOICES.items())
     + ".",
 )
+@click.option(
+    "--rename-decks",
+    is_flag=True,
+    help="Give decks the course's current (corrected) titles. Students who imported before "
+    "keep their cards in the old deck and get new cards in the new one.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 def build(
     course_dir: Path | None,
@@ -167,6 +189,7 @@ def build(
     only: str | None,
     paper: str,
     card_size: str,
+    rename_decks: bool,
     quiet: bool,
 ) -> None:
     """Check the course in COURSE_DIR and build it into OUTPUT.
@@ -183,8 +206,11 @@ def build(
       for each chapter instead; see docs/pdf.md)
 
     Rebuild and re-import after every edit: notes are matched by their ids, so edited
-    notes update in place, new ones are added, and every review is kept. Set
-    SOURCE_DATE_EPOCH for byte-identical output.
+    notes update in place, new ones are added, and every review is kept. The build keeps
+    COURSE_DIR/flashgen.ledger (commit it): what students already have, so that unchanged
+    notes stay untouched, removed ones are marked retired and deck names stay put
+    (`flashgen diff` shows what the next import does). Set SOURCE_DATE_EPOCH for
+    byte-identical output.
 
     The course is checked first; with any error nothing is written.
 
@@ -198,7 +224,13 @@ def build(
     try:
         with StepBar(1 + len(kinds), enabled=progress_wanted(quiet)) as progress:
             result = run_build(
-                course_dir, output_dir, kinds, progress, paper=paper, card_size=card_size
+                course_dir,
+                output_dir,
+                kinds,
+                progress,
+                paper=paper,
+                card_size=card_size,
+                rename_decks=rename_decks,
             )
     except CourseError as error:
         report(error.diagnostics)
@@ -218,6 +250,39 @@ def build(
                 click.echo(f"{path} is up to date (nothing changed)")
             else:
                 click.echo(f"wrote {path}")
+        if result.ledger is not None:
+            click.echo(f"wrote {result.ledger} (commit it with the course)")
+        if result.changes is not None:
+            click.echo(result.changes.summary())
+
+
+@main.command()
+@COURSE_DIR
+@OUTPUT_FORMAT
+@click.option("--rename-decks", is_flag=True, help="As `build --rename-decks` would.")
+def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
+    """What importing the next build of COURSE_DIR (default: cards) does to a student who has
+    the last published deck: notes new, updated (and which fields), unchanged and retired,
+    decks renamed, note types changed. Compares the course with its publication ledger
+    (COURSE_DIR/flashgen.ledger, kept by `flashgen build`); writes nothing.
+
+    Exit status: 0, or 1 when the course or its ledger has errors.
+    """
+    import json
+
+    from .build import plan
+
+    try:
+        changes, diag = plan(course_dir, rename_decks)
+    except CourseError as error:
+        report(error.diagnostics)
+        click.echo(f"{course_dir}: {error.diagnostics.summary()}", err=True)
+        sys.exit(1)
+    report(diag)
+    if output_format == "json":
+        click.echo(json.dumps(changes.as_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(changes.render_text())
 
 
 #: Exit status when an optional extra (``flashgen[preview]``) is not installed.

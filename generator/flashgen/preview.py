@@ -327,7 +327,9 @@ def build_preview(
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="flashgen-preview-") as scratch_name:
         scratch = Path(scratch_name)
-        result = build_module.build(course_dir, scratch / "deck", only=("apkg",), progress=progress)
+        result = build_module.build(
+            course_dir, scratch / "deck", only=("apkg",), progress=progress, update_ledger=False
+        )
         assert result.study is not None
         apkg = next(path for path in result.written if path.suffix == ".apkg")
         # Not mkdtemp, whose folder is private (0700): the site is meant to be copied to a web
