@@ -87,7 +87,6 @@ def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     from .cache import check as check_files  # load_course's checks, file by file in parallel
 
     course_dir, _ = course_for(course_dir)
-
     course, diag = check_files(course_dir)
     if course is not None and not diag.has_errors:
         from .ledger import check_cloze_numbers
@@ -260,8 +259,8 @@ def build(
 @COURSE_DIR
 @OUTPUT_FORMAT
 @click.option("--rename-decks", is_flag=True, help="As `build --rename-decks` would.")
-def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
-    """What importing the next build of COURSE_DIR (default: cards) does to a student who has
+def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> None:
+    """What importing the next build of COURSE_DIR does to a student who has
     the last published deck: notes new, updated (and which fields), unchanged and retired,
     decks renamed, note types changed. Compares the course with its publication ledger
     (COURSE_DIR/flashgen.ledger, kept by `flashgen build`); writes nothing.
@@ -272,6 +271,7 @@ def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
 
     from .build import plan
 
+    course_dir, _ = course_for(course_dir)
     try:
         changes, diag = plan(course_dir, rename_decks)
     except CourseError as error:
