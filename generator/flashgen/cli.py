@@ -285,7 +285,7 @@ def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> Non
         click.echo(changes.render_text())
 
 
-#: Exit status when an optional extra (``flashgen[preview]``) is not installed.
+#: Exit status when the preview extra (anki, watchfiles) is not installed.
 EXIT_MISSING_EXTRA = 4
 
 
