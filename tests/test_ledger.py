@@ -325,3 +325,15 @@ def test_a_ledger_that_is_a_link_out_of_the_course_is_refused(course, tmp_path):
     assert code == 1 and "Traceback" not in err
     assert f"{LEDGER_NAME}:1:1: error:" in err
     assert outside.read_text() == "course\tsemester-demo\n"
+
+
+def test_the_seed_course_ships_its_ledger():
+    """cards/flashgen.ledger is committed: every note of the seed course is in it (after
+    adding questions, run `flashgen build cards` and commit the ledger with them)."""
+    from flashgen.build import plan
+    from support import SEED_COURSE
+
+    changes, _ = plan(SEED_COURSE)
+    assert not changes.first_publication
+    assert changes.count("new") == changes.count("retired") == 0
+    assert changes.count("unchanged") + changes.count("updated") == 54
