@@ -333,7 +333,11 @@ def test_the_seed_course_ships_its_ledger():
     from flashgen.build import plan
     from support import SEED_COURSE
 
+    from flashgen.checks import load_course
+
+    course, _ = load_course(SEED_COURSE)
     changes, _ = plan(SEED_COURSE)
     assert not changes.first_publication
     assert changes.count("new") == changes.count("retired") == 0
-    assert changes.count("unchanged") + changes.count("updated") == 54
+    notes = len(course.concepts) + course.question_count
+    assert changes.count("unchanged") + changes.count("updated") == notes == 54
