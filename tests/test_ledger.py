@@ -331,9 +331,8 @@ def test_the_seed_course_ships_its_ledger():
     """cards/flashgen.ledger is committed: every note of the seed course is in it (after
     adding questions, run `flashgen build cards` and commit the ledger with them)."""
     from flashgen.build import plan
-    from support import SEED_COURSE
-
     from flashgen.checks import load_course
+    from support import SEED_COURSE
 
     course, _ = load_course(SEED_COURSE)
     changes, _ = plan(SEED_COURSE)
@@ -341,3 +340,20 @@ def test_the_seed_course_ships_its_ledger():
     assert changes.count("new") == changes.count("retired") == 0
     notes = len(course.concepts) + course.question_count
     assert changes.count("unchanged") + changes.count("updated") == notes == 54
+
+
+def test_a_corrected_course_title_keeps_every_published_deck_name(course, tmp_path):
+    publish(course, tmp_path / "v1")
+    edit(course / "course.yaml", "title: Semester Demo", "title: The Semester Demo")
+    result = build(course, tmp_path / "v2", only=("apkg",))
+    (warning,) = result.diagnostics.warnings
+    assert (warning.location.line, warning.location.column) == (4, 8)
+    assert warning.message.startswith("the course title changed: the published deck name")
+    names = deck_names(result.written[0], tmp_path, "kept")
+    assert names == {
+        "Semester Demo",
+        "Semester Demo::01 Introduction",
+        "Semester Demo::02 Core Ideas",
+        "Semester Demo::03 Advanced Topics",
+    }
+    assert result.changes.count("updated") == 0

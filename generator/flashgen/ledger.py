@@ -428,7 +428,8 @@ def publish(
             f"the title (or number) of chapter '{chapter_id}'", changes, diag,
         )  # fmt: skip
         new.decks[chapter_id] = names[chapter_id]
-        if names[chapter_id] != wanted:  # the cards' context line shows the deck's titles
+        ideal = f"{wanted_parent}::{wanted.rpartition('::')[2]}"
+        if names[chapter_id] != ideal:  # the cards' context line shows the deck's titles
             kept_parent, _, kept_leaf = names[chapter_id].rpartition("::")
             kept_title = kept_leaf.split(" ", 1)[1] if " " in kept_leaf else kept_leaf
             contexts[chapter_id] = (
