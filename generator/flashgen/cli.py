@@ -49,6 +49,7 @@ def main() -> None:
       flashgen check my-course              every problem, located: path:line:col
       flashgen preview --serve my-course    every card as Anki shows it, live in a browser
       flashgen build my-course              output/<id>.apkg, -cards.pdf, -guide.pdf
+      flashgen diff my-course               what re-importing the next build does to students
     \b
     Format: docs/format.md. Run `flashgen COMMAND --help` for each command's options.
     """
