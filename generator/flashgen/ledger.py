@@ -16,6 +16,7 @@ re-import will do; :func:`write_ledger` replaces the file atomically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -105,6 +106,7 @@ def ledger_path(course_dir: Path) -> Path:
     return course_dir / LEDGER_NAME
 
 
+@functools.lru_cache(maxsize=4096)  # a ledger holds few distinct times, each many times
 def _time(seconds: int) -> str:
     return time.strftime(_TIME, time.gmtime(seconds))
 
@@ -113,6 +115,7 @@ def _date(seconds: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(seconds))
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_time(text: str) -> int | None:
     import calendar
 
@@ -155,12 +158,10 @@ def read_ledger(path: Path, diag: Diagnostics) -> Ledger | None:
         if not line.strip() or line.startswith("#"):
             continue
         cells = line.split("\t")
-        starts = [0]
-        for cell in cells[:-1]:
-            starts.append(starts[-1] + len(cell) + 1)
 
-        def error(index: int, message: str, number: int = number, starts: list[int] = starts):
-            column = starts[min(index, len(starts) - 1)] + 1
+        def error(index: int, message: str, number: int = number, cells: list[str] = cells):
+            index = min(index, len(cells) - 1)
+            column = sum(len(cell) + 1 for cell in cells[:index]) + 1
             diag.error(Location(path, number, column), message)
 
         kind = cells[0]
