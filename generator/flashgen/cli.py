@@ -74,7 +74,7 @@ def check(course_dir: Path, output_format: str) -> None:
     if course is not None and not diag.has_errors:
         from .ledger import check_cloze_numbers
 
-        check_cloze_numbers(course_dir, diag)
+        check_cloze_numbers(course_dir, course, diag)
     if output_format == "json":
         click.echo(diag.render_json())
     else:

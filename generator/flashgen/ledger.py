@@ -684,23 +684,28 @@ def prepare(
     return Prepared(publication, path, previous is None)
 
 
-def check_cloze_numbers(course_dir: Path, diag: Diagnostics) -> None:
+def check_cloze_numbers(course_dir: Path, course: Any, diag: Diagnostics) -> None:
     """``flashgen check``'s look at the ledger (read only): a damaged ledger is an error, and a
     published cloze deletion that is gone or renumbered is a warning at the question's text.
 
-    Without a ledger nothing was published, so there is nothing to warn about.
+    ``course`` is the checked course (full or light: concept ids and paths are enough); only
+    the files of concepts with published cloze deletions are read again. Without a ledger
+    nothing was published, so there is nothing to warn about.
     """
-    from .checks import load_course
     from .identity import note_guid
     from .model import Cloze
+    from .reader import read_concept_file
 
     ledger = read_ledger(ledger_path(course_dir), diag)
-    if ledger is None or not any(entry.clozes for entry in ledger.notes.values()):
+    if ledger is None or course.id != ledger.course_id:
         return
-    course, _ = load_course(course_dir)
-    if course is None or course.id != ledger.course_id:
-        return
-    for concept in course.concepts:
+    with_clozes = {entry.concept for entry in ledger.notes.values() if entry.clozes}
+    for light in course.concepts:
+        if light.id not in with_clozes:
+            continue
+        concept, _ = read_concept_file(light.path, Diagnostics())
+        if concept is None:
+            continue
         for question in concept.questions:
             if not isinstance(question, Cloze):
                 continue
