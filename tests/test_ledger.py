@@ -357,3 +357,36 @@ def test_a_corrected_course_title_keeps_every_published_deck_name(course, tmp_pa
         "Semester Demo::03 Advanced Topics",
     }
     assert result.changes.count("updated") == 0
+
+
+def test_a_chapter_inserted_before_published_ones_sorts_between_them(course, tmp_path):
+    publish(course, tmp_path / "v1")
+    edit(
+        course / "course.yaml",
+        "  - id: advanced\n",
+        "  - id: practice\n    title: Practice\n  - id: advanced\n",
+    )
+    (course / "core" / "drill.yaml").write_text(
+        "id: drill\ntitle: Drill\nchapter: practice\nprerequisites: [attention]\n"
+        "summary: Practice attention by hand.\n"
+    )
+    result = build(course, tmp_path / "v2", only=("apkg",))
+    messages = [(w.location.line, w.message) for w in result.diagnostics.warnings]
+    assert messages[1][0] == 13 and "'Semester Demo::03 Advanced Topics' is kept" in messages[1][1]
+    assert messages[:1] == [
+        (
+            11,
+            "chapter 'practice' comes before chapters already published: its deck is "
+            "'Semester Demo::02.1 Practice', which sorts in course order without renaming "
+            "published decks (`flashgen build --rename-decks` renumbers them all; students' "
+            "decks split)",
+        )
+    ]
+    names = sorted(deck_names(result.written[0], tmp_path, "inserted"))
+    assert names == [
+        "Semester Demo",
+        "Semester Demo::01 Introduction",
+        "Semester Demo::02 Core Ideas",
+        "Semester Demo::02.1 Practice",
+        "Semester Demo::03 Advanced Topics",
+    ]

@@ -421,14 +421,32 @@ def publish(
     new.decks[COURSE_DECK] = parent
     names: dict[str, str] = {}
     contexts: dict[str, tuple[str, str]] = {}
+    previous_number, inserted = "0" * max(2, len(str(len(chapters)))), 0
     for index, (chapter_id, title) in enumerate(chapters):
         wanted = f"{parent}::{deck_name(chapter_deck_leaf(index, len(chapters), title))}"
         where = titles.chapter_titles.get(chapter_id, titles.course_title)
+        published = old.decks.get(chapter_id)
+        later_published = any(c in old.decks for c, _ in chapters[index + 1 :])
+        if published is None and later_published and not rename_decks:
+            # A chapter inserted before published ones: numbered after the chapter before it
+            # ("02.1"), so that decks still sort in course order without renaming any.
+            inserted += 1
+            number = f"{previous_number}.{inserted}"
+            wanted = f"{parent}::{deck_name(f'{number} {title}')}"
+            diag.warning(
+                where,
+                f"chapter '{chapter_id}' comes before chapters already published: its deck is "
+                f"'{wanted}', which sorts in course order without renaming published decks "
+                "(`flashgen build --rename-decks` renumbers them all; students' decks split)",
+            )
         names[chapter_id] = _deck_choice(
             old.decks.get(chapter_id), wanted, rename_decks, where,
             f"the title (or number) of chapter '{chapter_id}'", changes, diag,
         )  # fmt: skip
         new.decks[chapter_id] = names[chapter_id]
+        if published is not None:
+            previous_number = names[chapter_id].rpartition("::")[2].split(" ", 1)[0]
+            inserted = 0
         ideal = f"{wanted_parent}::{wanted.rpartition('::')[2]}"
         if names[chapter_id] != ideal:  # the cards' context line shows the deck's titles
             kept_parent, _, kept_leaf = names[chapter_id].rpartition("::")
