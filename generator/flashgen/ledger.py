@@ -46,7 +46,6 @@ RETIRED_TAG = "flashgen::retired"
 #: The ledger's tag for the parent (course) deck; chapter decks use the chapter id.
 COURSE_DECK = "-"
 _CLOZE_NUMBER = re.compile(r"{{c(\d+)::", re.DOTALL)
-_FINGERPRINT = re.compile(r"[0-9a-f]{8}(\.[0-9a-f]{8})*")
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -193,7 +192,7 @@ def read_ledger(path: Path, diag: Diagnostics) -> Ledger | None:
             when = _parse_time(changed)
             if note_kind not in KINDS:
                 error(1, f"unknown note type '{note_kind}'")
-            elif not _FINGERPRINT.fullmatch(fingerprint):
+            elif not _is_fingerprint(fingerprint):
                 error(2, "not a fingerprint (groups of 8 hex digits separated by dots)")
             elif when is None:
                 error(3, f"not a time like 2026-01-31T12:00:00Z: '{changed[:40]}'")
@@ -212,6 +211,16 @@ def read_ledger(path: Path, diag: Diagnostics) -> Ledger | None:
     return ledger if len(diag.errors) == before else None
 
 
+def _is_fingerprint(text: str) -> bool:
+    """Groups of 8 lower-case hex digits separated by dots."""
+    return (
+        not text.strip("0123456789abcdef.")
+        and (len(text) + 1) % 9 == 0
+        and all(text[i] == "." for i in range(8, len(text), 9))
+        and text.count(".") == len(text) // 9
+    )
+
+
 def _note_entry(cells: list[str], error: Any) -> NoteEntry | None:
     _, key, guid, kind, fingerprint, changed, clozes, retired, deck = cells
     concept, _, question = key.partition("/")
@@ -222,7 +231,7 @@ def _note_entry(cells: list[str], error: Any) -> NoteEntry | None:
         error(2, "a note line needs the note's GUID")
     elif kind not in KINDS:
         error(3, f"unknown note type '{kind[:40]}'")
-    elif not _FINGERPRINT.fullmatch(fingerprint):
+    elif not _is_fingerprint(fingerprint):
         error(4, "not a fingerprint (groups of 8 hex digits separated by dots)")
     elif when is None:
         error(5, f"not a time like 2026-01-31T12:00:00Z: '{changed[:40]}'")
