@@ -49,6 +49,8 @@ from .diagnostics import Diagnostics, Location
 from .graph import learn_after, learning_order
 from .loader import MAX_FILE_BYTES
 from .model import Chapter
+from .quality import DEFAULT_CONFIG, QualityConfig, concept_record
+from .quality import report as report_quality
 from .reader import (
     check_chapter,
     find_concept_files_named,
@@ -69,9 +71,9 @@ PARALLEL_MIN_FILES = 400
 _CHUNK = 200
 
 # A record (one concept file), a tuple so that marshal can store it:
-_SIG, _DIGEST, _DIAGS, _CHAPTER, _CONCEPT, _NOTES, _MEDIA, _CACHEABLE = range(8)
+_SIG, _DIGEST, _DIAGS, _CHAPTER, _CONCEPT, _NOTES, _MEDIA, _CACHEABLE, _QUALITY = range(9)
 # Its concept part: (id, line, column, chapter, prerequisites, related, tags, questions),
-# references as (id, line, column).
+# references as (id, line, column). Its quality part: :func:`flashgen.quality.concept_record`.
 
 
 class _Ref:
@@ -131,6 +133,7 @@ class LightCourse:
     concepts: tuple[LightConcept, ...]
     root: Path
     location: Location
+    quality: QualityConfig = DEFAULT_CONFIG
 
     @property
     def question_count(self) -> int:
@@ -161,7 +164,7 @@ def process_file(
     except (OSError, CourseFileError):
         data = None  # read_concept_file reports it
     concept, chapter = read_concept_file(path, diag, data)
-    light = notes = None
+    light = notes = quality = None
     media: tuple[tuple[str, str], ...] = ()
     cacheable = digest is not None
     if concept is not None:
@@ -176,6 +179,7 @@ def process_file(
             concept.tags,
             len(concept.questions),
         )
+        quality = concept_record(concept)
         if render and course_id is not None and not diag.has_errors:
             from .apkg import render_concept
             from .markdown import HtmlRenderer
@@ -194,7 +198,7 @@ def process_file(
         for d in diag.items
     )
     chapter_ref = None if chapter is None else (chapter[0], *_loc(chapter[1]))
-    return (sig, digest, diags, chapter_ref, light, notes, media, cacheable)
+    return (sig, digest, diags, chapter_ref, light, notes, media, cacheable, quality)
 
 
 def _process_chunk(
@@ -347,7 +351,7 @@ class BuildCache:
 def _valid_record(record: Any) -> bool:
     return (
         isinstance(record, tuple)
-        and len(record) == 8
+        and len(record) == 9
         and isinstance(record[_DIGEST], str)
         and isinstance(record[_DIAGS], tuple)
         and (record[_CONCEPT] is None or (isinstance(record[_CONCEPT], tuple)
@@ -436,8 +440,15 @@ def read_records(
             concepts=tuple(concepts),
             root=root,
             location=Location(course_file, 1, 1),
+            quality=header["quality"],
         )
         check_links(course, diag)  # type: ignore[arg-type]
+        quality = (
+            (path, record[_QUALITY])
+            for path, record in zip(paths, ready, strict=True)
+            if record[_QUALITY] is not None
+        )
+        report_quality(course.quality, quality, diag, root)
     digest = _file_digest(course_file)
     return CourseRecords(course, diag, paths, ready, digest, names), store
 
