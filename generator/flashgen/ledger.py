@@ -512,6 +512,8 @@ def publish(
         decks.append((deck_number, deck, rows))
     by_name = {name: index for index, (_, name, _) in enumerate(decks)}
     retired_rows: dict[str, list[Any]] = {}
+    # Retired cards come after every card of the course for a student who is new to it.
+    last = max((row[4] for _, _, rows in decks for row in rows), default=-1)
     for guid, before in sorted(old.notes.items(), key=lambda item: item[1].key):
         if guid in placed:
             continue
@@ -519,10 +521,11 @@ def publish(
         if retired is None:
             retired = timestamp if previous is None else max(timestamp, before.changed + 1)
         deck = before.deck
-        fields = retired_fields(before.kind, before.clozes, retired, course_title)
+        fields = retired_fields(before.kind, before.clozes, retired, parent)
         tags = f" {RETIRED_TAG} course::{course_id} "
         key = (before.concept, before.question)
-        row = _note(new, changes, before, before.kind, guid, fields, tags, 0, key, deck,
+        last += 1
+        row = _note(new, changes, before, before.kind, guid, fields, tags, last, key, deck,
                     before.clozes, timestamp, retired)  # fmt: skip
         retired_rows.setdefault(deck, []).append(row)
     for deck, rows in retired_rows.items():
