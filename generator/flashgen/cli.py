@@ -56,6 +56,7 @@ def main() -> None:
       flashgen check              every problem, located: path:line:col
       flashgen preview --serve    every card as Anki shows it, live in a browser
       flashgen build              output/<id>.apkg, -cards.pdf, -guide.pdf
+      flashgen diff               what the next import does to students
     \b
     Format: docs/format.md. Each command's options: flashgen COMMAND --help.
     """
@@ -92,7 +93,7 @@ def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     if course is not None and not diag.has_errors:
         from .ledger import check_cloze_numbers
 
-        check_cloze_numbers(course_dir, diag)
+        check_cloze_numbers(course_dir, course, diag)
     if output_format == "json":
         click.echo(diag.render_json())
     else:
