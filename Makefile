@@ -1,6 +1,9 @@
 # The two commands a newcomer needs (see README.md):
 #   make build   install flashgen into .venv and build the course in cards/ into output/
 #   make test    install system packages, flashgen and its test tools, then run the tests
+# and, on a machine without apt-get or root, or that has the system packages already:
+#   make check   install flashgen and its test tools, then run the tests (those that need a
+#                missing program skip, naming it); same as `make test SYSTEM_PACKAGES=`
 PYTHON ?= python3
 VENV ?= .venv
 # poppler-utils: pdftoppm/pdftotext for looking at PDFs; chromium: the browser the card
@@ -8,20 +11,35 @@ VENV ?= .venv
 SYSTEM_PACKAGES ?= poppler-utils chromium fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build test install install-test system-packages clean
+.PHONY: build test check install install-test system-packages clean
 
 build: install
 	$(VENV)/bin/flashgen build cards
 
-test: system-packages install-test
+test: system-packages check
+
+check: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
+# Both installs are editable: the venv runs the code of this folder, so `make build` after
+# `make test` (or after an edit) never puts a copy in front of it that the tests would then
+# test. `install` installs only when the venv's flashgen is not this folder's code (missing,
+# or a copy) or pyproject.toml changed since (dependencies); else it keeps what is there.
+EDITABLE_STAMP = $(VENV)/.flashgen-editable
+IS_THIS_FOLDER = import flashgen, pathlib, sys; \
+  sys.exit(pathlib.Path(flashgen.__file__).parent.resolve() != pathlib.Path("generator/flashgen").resolve())
+PIP_INSTALL = $(VENV)/bin/pip install --quiet --disable-pip-version-check
+
 install: $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check .
+	@if $(VENV)/bin/python -c '$(IS_THIS_FOLDER)' 2>/dev/null && [ $(EDITABLE_STAMP) -nt pyproject.toml ]; \
+	then :; else \
+	  echo "$(PIP_INSTALL) -e ."; $(PIP_INSTALL) -e . && touch $(EDITABLE_STAMP); \
+	fi
 
 install-test: $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP_INSTALL) -e '.[test]'
+	@touch $(EDITABLE_STAMP)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -11,9 +11,13 @@ from pathlib import Path
 import jinja2
 
 from .atomic import atomic_path
+from .cache import CACHE_DIR
 from .cards import StudySet, study_cards
 from .checks import load_course
+from .coursefiles import CourseFileError
 from .diagnostics import CourseError, Diagnostics, Location
+from .ledger import Changes, prepare, write_ledger
+from .outputs import check_output_folder, record_written, written_before
 from .templates import template_environment, template_error
 
 OUTPUT_KINDS = ("apkg", "pdf")
@@ -27,6 +31,11 @@ class BuildResult:
     #: :mod:`flashgen.cache`).
     unchanged: list[Path] = field(default_factory=list)
     study: StudySet | None = None
+    #: What a student's re-import of the deck does (``None``: no deck built or it was up to
+    #: date).
+    changes: Changes | None = None
+    #: The publication ledger written (``None``: not written, it already said this).
+    ledger: Path | None = None
 
 
 def build_timestamp(diag: Diagnostics | None = None) -> int:
@@ -58,15 +67,47 @@ def build(
     progress: Callable[[str], None] = lambda step: None,
     paper: str = "a4",
     card_size: str = "eighth",
+    rename_decks: bool = False,
+    update_ledger: bool = True,
 ) -> BuildResult:
     """Check the course, then write each requested output atomically.
 
-    Raises :class:`CourseError` (and writes nothing) when the course has errors.
+    The deck follows the course's publication ledger (:mod:`flashgen.ledger`), which is
+    updated, atomically, once the deck is written (``update_ledger=False``: read only, as the
+    preview does). Raises :class:`CourseError` (and writes nothing) when the course or the
+    ledger has errors, :class:`~flashgen.outputs.OutputFolderRefused` for a folder flashgen
+    may not write into.
     """
+    check_output_folder(output_dir, course_dir)
+    try:
+        result = _build(
+            course_dir, output_dir, only, progress, paper, card_size, rename_decks, update_ledger
+        )
+    except CourseFileError as error:  # a course file changed into a bad one during the build
+        diag = Diagnostics()
+        diag.error(Location(error.path), error.message)
+        raise CourseError(diag) from None
+    written = [path.name for path in result.written]
+    if (output_dir / CACHE_DIR).is_dir():
+        written.append(CACHE_DIR)
+    record_written(output_dir, written)
+    return result
+
+
+def _build(
+    course_dir: Path,
+    output_dir: Path,
+    only: Collection[str] = OUTPUT_KINDS,
+    progress: Callable[[str], None] = lambda step: None,
+    paper: str = "a4",
+    card_size: str = "eighth",
+    rename_decks: bool = False,
+    update_ledger: bool = True,
+) -> BuildResult:
     timestamp = build_timestamp()
     progress("checking")
     if set(only) == {"apkg"}:
-        return _deck_only(course_dir, output_dir, timestamp, progress)
+        return _deck_only(course_dir, output_dir, timestamp, progress, rename_decks, update_ledger)
     # Imported here: typesetting and genanki cost a noticeable share of a no-op rebuild.
     from . import apkg, pdf
 
@@ -89,10 +130,15 @@ def build(
             package, notes = apkg.build_package(study, env)
         except jinja2.TemplateError as error:
             raise CourseError(template_error(error)) from None
+        prepared = prepare(package, course, course_dir, timestamp, rename_decks, update_ledger)
+        diag.extend(prepared.publication.diagnostics)
+        result.changes = prepared.publication.changes
         target = output_dir / apkg.apkg_name(course)
         with atomic_path(target) as temporary:
             apkg.write_apkg(package, notes.media, temporary, timestamp)
         result.written.append(target)
+        if update_ledger and write_ledger(prepared.path, prepared.publication.ledger):
+            result.ledger = prepared.path
     if pdfs is not None:
         names = []
         try:
@@ -106,13 +152,21 @@ def build(
             pdfs.close()
         # A course that grew past the split limit (or shrank below it) must not leave its
         # PDFs of the other naming behind.
+        # Only files flashgen wrote: a user's <id>-guide-annotated.pdf has the same shape.
+        ours = written_before(output_dir)
         for stale in pdf.stale_pdfs(output_dir, course, ("cards", "guide"), names):
-            stale.unlink(missing_ok=True)
+            if stale.name in ours:
+                stale.unlink(missing_ok=True)
     return result
 
 
 def _deck_only(
-    course_dir: Path, output_dir: Path, timestamp: int, progress: Callable[[str], None]
+    course_dir: Path,
+    output_dir: Path,
+    timestamp: int,
+    progress: Callable[[str], None],
+    rename_decks: bool,
+    update_ledger: bool,
 ) -> BuildResult:
     """The deck alone, through the build cache: per-file work is cached and parallel, and an
     up-to-date deck is left untouched (see :mod:`flashgen.cache`)."""
@@ -120,12 +174,15 @@ def _deck_only(
 
     reproducible = bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())
     try:
-        deck = build_deck(course_dir, output_dir, timestamp, reproducible, progress)
+        deck = build_deck(
+            course_dir, output_dir, timestamp, reproducible, progress, rename_decks, update_ledger
+        )
     except jinja2.TemplateError as error:
         raise CourseError(template_error(error)) from None
     if deck.course is None or deck.diagnostics.has_errors or deck.target is None:
         raise CourseError(deck.diagnostics)
     result = _DeckResult(course_dir, output_dir, diagnostics=deck.diagnostics)
+    result.changes, result.ledger = deck.changes, deck.ledger
     result.written.append(deck.target)
     if deck.unchanged:
         result.unchanged.append(deck.target)
@@ -151,3 +208,22 @@ class _DeckResult(BuildResult):
     @study.setter
     def study(self, value: StudySet | None) -> None:
         self._study = value
+
+
+def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnostics]:
+    """``flashgen diff``: what importing the next build does to a student who has the last
+    published deck, from the course and its ledger; nothing is written."""
+    from . import apkg
+
+    timestamp = build_timestamp()
+    course, diag = load_course(course_dir)
+    if course is None or diag.has_errors:
+        raise CourseError(diag)
+    study = study_cards(course)
+    try:
+        package, _ = apkg.build_package(study, template_environment(course_dir))
+    except jinja2.TemplateError as error:
+        raise CourseError(template_error(error)) from None
+    prepared = prepare(package, course, course_dir, timestamp, rename_decks, announce=False)
+    diag.extend(prepared.publication.diagnostics)
+    return prepared.publication.changes, diag

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .coursefiles import CourseFileError, read_regular_file
 from .diagnostics import Diagnostics, Location
 
 try:
@@ -322,20 +323,15 @@ def read_text(path: Path, diagnostics: Diagnostics, data: bytes | None = None) -
     ``data`` is the file's content when the caller has already read it (no larger than
     :data:`MAX_FILE_BYTES`).
     """
-    try:
-        if data is None:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                diagnostics.error(
-                    Location(path),
-                    f"file is too large ({size / 1024 / 1024:.1f} MiB; the limit is "
-                    f"{MAX_FILE_BYTES // 1024 // 1024} MiB): split it into several concept files",
-                )
-                return None
-            data = path.read_bytes()
-    except OSError as error:
-        diagnostics.error(Location(path), f"cannot read file: {error.strerror or error}")
-        return None
+    if data is None:
+        try:
+            data = read_regular_file(path, MAX_FILE_BYTES, "file")
+        except CourseFileError as error:
+            message = error.message
+            if message.startswith("file is too large"):
+                message += ": split it into several concept files"
+            diagnostics.error(Location(path), message)
+            return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
