@@ -53,6 +53,8 @@ class YamlMap(dict[str, Any]):
     value_locations: dict[str, Location]
     #: How each text value was written (see :data:`TextSource`), unless as one plain line.
     text_sources: dict[str, TextSource]
+    #: How each number was written (``1.50``, not ``1.5``), for keys that take text.
+    number_texts: dict[str, str]
     #: For each list starting with a text item, its ``item_marks`` and ``text_sources``.
     text_lists: dict[str, tuple[tuple[tuple[int, int], ...], dict[int, TextSource]]]
 
@@ -78,6 +80,8 @@ class YamlList(list[Any]):
     item_marks: tuple[tuple[int, int], ...]
     #: How each text item was written, by index, unless as one plain line.
     text_sources: dict[int, TextSource]
+    #: How each number item was written, by index.
+    number_texts: dict[int, str]
 
     @property
     def item_locations(self) -> list[Location]:
@@ -658,6 +662,11 @@ class _Builder:
                 if type(items[index]) is str
                 and (item.style or item.start_mark.line != item.end_mark.line)
             }
+            items.number_texts = {
+                index: item.value
+                for index, item in enumerate(node.value)
+                if type(items[index]) is int or type(items[index]) is float
+            }
             return items
         return self.scalar(node)
 
@@ -668,6 +677,7 @@ class _Builder:
         result.value_locations = {}
         result.text_sources = {}
         result.text_lists = {}
+        result.number_texts = {}
         for key_node, value_node in node.value:
             key_location = _location(self.path, key_node.start_mark)
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -690,6 +700,8 @@ class _Builder:
                 result.text_sources[key] = _text_source(value_node, self.text)
             elif type(value) is YamlList and value and type(value[0]) is str:
                 result.text_lists[key] = (value.item_marks, value.text_sources)
+            elif type(value) is int or type(value) is float:
+                result.number_texts[key] = value_node.value
             result.key_locations[key] = key_location
             result.value_locations[key] = _location(self.path, value_node.start_mark)
         return result
