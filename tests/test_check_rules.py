@@ -279,3 +279,23 @@ def test_valid_course_values_are_read_as_written() -> None:
     assert attention.prerequisite_ids == ("embeddings", "tokens")
     assert attention.related_ids == ("vocabulary",)
     assert [ch.id for ch in course.chapters] == ["basics", "advanced"]
+
+
+def test_too_many_questions_is_an_error_naming_the_limit(tmp_path: Path) -> None:
+    from flashgen.reader import MAX_QUESTIONS
+
+    shutil.copytree(BAD_COURSES / "wrong-type-number", tmp_path / "course")
+    question = "  - id: q{0}\n    type: basic\n    front: Front {0}?\n    back: Back.\n"
+    questions = "".join(question.format(n) for n in range(MAX_QUESTIONS + 1))
+    (tmp_path / "course" / "alpha.yaml").write_text(
+        "id: alpha\ntitle: Alpha\nchapter: basics\nprerequisites: []\nsummary: S.\n"
+        f"questions:\n{questions}",
+        encoding="utf-8",
+    )
+    _, diag, _ = check(tmp_path / "course")
+    [error] = diag.errors
+    assert error.message == (
+        f"{MAX_QUESTIONS + 1:,} questions in one concept; the limit is {MAX_QUESTIONS:,}: "
+        "split the concept into several"
+    )
+    assert (error.location.line, error.location.column) == (7, 3)

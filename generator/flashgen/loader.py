@@ -39,6 +39,11 @@ except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
 
 #: Largest number of values one file may expand to (guards against "billion laughs" aliases).
 MAX_NODES = 200_000
+#: Most characters one file may expand to, aliases counted each time they are used (a 1 MiB
+#: text aliased 3,000 times is 3 GiB of cards).
+MAX_LOADED_CHARS = 16 * 1024 * 1024
+#: Longest text field accepted, in characters (a long summary is a few thousand).
+MAX_TEXT_CHARS = 100_000
 #: Deepest nesting of lists and mappings accepted.
 MAX_DEPTH = 100
 #: Largest file accepted, in bytes.
@@ -555,6 +560,12 @@ class _TooDeep(Exception):
     pass
 
 
+class _TooLong(Exception):
+    def __init__(self, location: Location):
+        super().__init__()
+        self.location = location
+
+
 class _Builder:
     def __init__(self, path: Path, diagnostics: Diagnostics, text: str):
         self.path = path
@@ -562,6 +573,7 @@ class _Builder:
         self.text = text
         self.has_comments = " #" in text
         self.count = 0
+        self.chars = 0
 
     def build(self, node: yaml.Node) -> Any:
         try:
@@ -578,9 +590,26 @@ class _Builder:
                 f"YAML expands to more than {MAX_NODES:,} values (aliases?): refusing to load it",
             )
             return None
+        except _TooLong as error:
+            self.diagnostics.error(
+                error.location,
+                f"YAML expands to more than {MAX_LOADED_CHARS:,} characters (the limit per "
+                "file, aliases counted each time they are used): refusing to load it",
+            )
+            return None
         except RecursionError:
             self.diagnostics.error(Location(self.path), "YAML is nested too deeply")
             return None
+
+    def check_length(self, node: yaml.ScalarNode) -> None:
+        location = _location(self.path, node.start_mark)
+        if self.chars > MAX_LOADED_CHARS:
+            raise _TooLong(location)
+        self.diagnostics.error(
+            location,
+            f"this text is {len(node.value):,} characters long; the limit is "
+            f"{MAX_TEXT_CHARS:,} per text field: split it or shorten it",
+        )
 
     def check_comment(self, node: yaml.ScalarNode) -> None:
         """Warn when `` #`` cut a plain text short: ``Six #carbons`` loads as ``Six``."""
@@ -708,6 +737,9 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         value, tag = node.value, node.tag
+        self.chars += len(value)
+        if len(value) > MAX_TEXT_CHARS or self.chars > MAX_LOADED_CHARS:
+            self.check_length(node)
         if tag == _STR:
             if node.style == '"' or CONTROL_CHARACTERS.search(value):
                 self.check_text(node)

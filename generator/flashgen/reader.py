@@ -687,9 +687,20 @@ def _has_error_for(diag: Diagnostics, path: Path) -> bool:
     return any(d.location.path == path and d.severity == "error" for d in diag.items)
 
 
+#: Most questions one concept may hold (a concept with many more is several concepts).
+MAX_QUESTIONS = 500
+
+
 def _read_questions(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[Question, ...]:
     items = fields.get("questions")
     if items is None:
+        return ()
+    if len(items) > MAX_QUESTIONS:
+        fields.error(
+            "questions",
+            f"{len(items):,} questions in one concept; the limit is {MAX_QUESTIONS:,}: "
+            "split the concept into several",
+        )
         return ()
     questions: list[Question] = []
     seen: dict[str, Location] = {}
