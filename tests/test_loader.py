@@ -474,3 +474,18 @@ def test_text_and_question_limits_are_located() -> None:
         f"f.yaml:2:10: error: this text is {loader.MAX_TEXT_CHARS + 1:,} characters long; the "
         f"limit is {loader.MAX_TEXT_CHARS:,} per text field: split it or shorten it"
     ]
+
+
+def test_an_anchor_name_with_a_colon_is_refused_where_written() -> None:
+    value, diag = parse("id: a\nkey: &an:chor value\n")
+    assert value is None
+    assert messages(diag) == [
+        "f.yaml:2:6: error: anchor name '&an:chor' contains ':', which YAML readers disagree "
+        "about: rename the anchor without ':' (or, if it is text, put the text in single quotes)"
+    ]
+
+
+def test_the_non_specific_tag_gives_text() -> None:
+    value, diag = parse("- ! 12\n- 12\n")
+    assert value == ["12", 12]
+    assert not len(diag)

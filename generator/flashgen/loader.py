@@ -471,7 +471,31 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         loader.dispose()
     if node is None:
         return None
+    if "&" in text and _report_colon_anchors(text, path, diagnostics):
+        return None
     return _Builder(path, diagnostics, text).build(node)
+
+
+#: An anchor (``&name``) where a node may start.
+_ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&([^\s\[\]{},]+)", re.MULTILINE)
+
+
+def _report_colon_anchors(text: str, path: Path, diagnostics: Diagnostics) -> bool:
+    """Anchor names with ':' (``&an:chor``): YAML 1.2 allows them, but libyaml reads the ':' as
+    the end of the name and loads a different value; refuse them where they are written."""
+    found = False
+    for match in _ANCHOR.finditer(text):
+        if ":" in match.group(1):
+            found = True
+            start = match.start()
+            line = text.count("\n", 0, start) + 1
+            diagnostics.error(
+                Location(path, line, start - text.rfind("\n", 0, start)),
+                f"anchor name '&{match.group(1)}' contains ':', which YAML readers disagree "
+                "about: rename the anchor without ':' (or, if it is text, put the text in "
+                "single quotes)",
+            )
+    return found
 
 
 #: LaTeX commands whose backslash YAML reads as ``\\t`` (tab) or ``\\n`` (newline) in double
@@ -746,8 +770,9 @@ class _Builder:
             elif self.has_comments and not node.style:
                 self.check_comment(node)
             return value
-        if tag == "!":  # the non-specific tag: text
-            return value
+        start = node.start_mark.index
+        if tag == "!" or (tag != _STR and self.text[start : start + 2] in ("! ", "!\t", "!\n")):
+            return value  # `! 12`: the non-specific tag makes it text
         pattern = _CORE_PATTERNS.get(tag)
         if pattern is None:
             self.diagnostics.error(
