@@ -252,6 +252,7 @@ def test_cli_only_pdf_and_only_apkg(tmp_path) -> None:
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        ".flashgen-output",  # what flashgen wrote: only these are ever replaced or deleted
         "pdf-special-cards.pdf",
         "pdf-special-guide.pdf",
     ]
