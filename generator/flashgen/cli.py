@@ -13,7 +13,7 @@ from .atomic import OutputError
 from .build import OUTPUT_KINDS
 from .build import build as run_build
 from .checks import load_course
-from .diagnostics import CourseError, Diagnostics, plural
+from .diagnostics import CourseError, Diagnostics, display_path, plural
 from .discovery import find_course
 from .outputs import OutputFolderRefused, check_output_folder
 from .progress import StepBar
@@ -56,6 +56,7 @@ def main() -> None:
       flashgen check              every problem, located: path:line:col
       flashgen preview --serve    every card as Anki shows it, live in a browser
       flashgen build              output/<id>.apkg, -cards.pdf, -guide.pdf
+      flashgen diff               what the next import does to students
     \b
     Format: docs/format.md. Each command's options: flashgen COMMAND --help.
     """
@@ -88,12 +89,11 @@ def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     from .cache import check as check_files  # load_course's checks, file by file in parallel
 
     course_dir, _ = course_for(course_dir)
-
     course, diag = check_files(course_dir)
     if course is not None and not diag.has_errors:
         from .ledger import check_cloze_numbers
 
-        check_cloze_numbers(course_dir, diag)
+        check_cloze_numbers(course_dir, course, diag)
     if output_format == "json":
         click.echo(diag.render_json())
     else:
@@ -271,8 +271,8 @@ def build(
 @COURSE_DIR
 @OUTPUT_FORMAT
 @click.option("--rename-decks", is_flag=True, help="As `build --rename-decks` would.")
-def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
-    """What importing the next build of COURSE_DIR (default: cards) does to a student who has
+def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> None:
+    """What importing the next build of COURSE_DIR does to a student who has
     the last published deck: notes new, updated (and which fields), unchanged and retired,
     decks renamed, note types changed. Compares the course with its publication ledger
     (COURSE_DIR/flashgen.ledger, kept by `flashgen build`); writes nothing.
@@ -283,6 +283,7 @@ def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
 
     from .build import plan
 
+    course_dir, _ = course_for(course_dir)
     try:
         changes, diag = plan(course_dir, rename_decks)
     except CourseError as error:
@@ -296,7 +297,7 @@ def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
         click.echo(changes.render_text())
 
 
-#: Exit status when an optional extra (``flashgen[preview]``) is not installed.
+#: Exit status when the preview extra (anki, watchfiles) is not installed.
 EXIT_MISSING_EXTRA = 4
 
 
@@ -465,7 +466,7 @@ def new_concept(
     except ScaffoldError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {display_path(path)}")
 
 
 @main.command()

@@ -278,7 +278,8 @@ flashgen build             # output/<course-id>.apkg: import it into Anki
 flashgen stats             # concepts and questions per chapter
 ```
 
-From elsewhere, name the course: `flashgen check {where}`.
+From elsewhere, name the course folder; from where it was created:
+`flashgen check {where}`.
 
 Never change an `id` once students have the deck: Anki matches notes by their ids, so
 reword titles and texts freely but keep ids.
