@@ -3,6 +3,7 @@ located messages an instructor gets for what the sanitiser changes (flashgen.mar
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from ankitools import import_apkg
 from flashgen.build import build
 from flashgen.markdown import HtmlRenderer
 from flashgen.markup_check import scan
-from support import COURSES, check
+from support import COURSES, check, concept_yaml, write_course
 
 SPECIAL = COURSES / "special-tokens"
 ERRORS = COURSES / "markup-errors"
@@ -236,3 +237,64 @@ def test_scanning_is_bounded(text: str) -> None:
         [sys.executable, "-c", script], input=text, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# -- limits: each a located error that names it ------------------------------------------------
+
+
+def nested_emphasis(levels: int) -> str:
+    opening = "".join("*a " if i % 2 else "_a " for i in range(levels))
+    closing = "".join(" a*" if i % 2 else " a_" for i in reversed(range(levels)))
+    return opening + "x" + closing
+
+
+@pytest.mark.parametrize(
+    ("summary", "message", "line"),
+    [
+        ("x" * 20_001, "text is 20,001 characters long; the limit is 20,000 a field", 5),
+        ("|\n  Fine.\n\n  " + "> " * 11 + "deep", "quotes are nested more than 10 deep here", 8),
+        ("|\n  Fine.\n  " + nested_emphasis(25), "formatting is nested more than 20 levels", 6),
+    ],
+    ids=["length", "quotes", "emphasis"],
+)
+def test_limits_are_located_errors(tmp_path: Path, summary: str, message: str, line: int) -> None:
+    root = write_course(tmp_path, {"a.yaml": concept_yaml("a").replace("About a.", summary)})
+    _, diag, _ = check(root)
+    [error] = diag.errors
+    assert message in error.message
+    assert (error.location.path.name, error.location.line) == ("a.yaml", line)
+
+
+BUILD_LIMITED = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
+resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
+from flashgen.build import build
+result = build(Path(sys.argv[1]), Path(sys.argv[2]), only=("pdf",))
+print(len(result.written))
+"""
+
+
+def test_pdf_build_of_text_at_every_limit_is_bounded(tmp_path: Path) -> None:
+    """Text just inside each limit (10 quotes deep, formatting 19 levels deep, a 30-column
+    table, a field of 19,000 brackets) typesets within 4 CPU minutes and 4 GiB."""
+    table = "|" + " a |" * 30 + "\n  |" + "---|" * 30 + "\n  |" + " x |" * 30
+    summary = "|\n  " + "> " * 10 + "quoted\n\n  " + nested_emphasis(19) + "\n\n  " + table + "\n"
+    concepts = {
+        "a.yaml": concept_yaml("a").replace("About a.", summary),
+        "b.yaml": concept_yaml("b").replace("About b.", "'" + "[" * 9_500 + "]" * 9_500 + "'"),
+    }
+    root = write_course(tmp_path / "course", concepts)
+    _, diag, text = check(root)
+    assert not diag.has_errors, text
+    script = BUILD_LIMITED.format(cpu=240, memory=4 << 30)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(root), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "FLASHGEN_CACHE_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "2"
