@@ -234,6 +234,8 @@ def tag_problem(text: str) -> str:
         )
     if '"' in text:
         return f"'{text}' cannot contain quotes"
+    if any(ch in "<>&" for ch in text):
+        return f"'{text}' cannot contain <, > or & (Anki and the preview show tags as HTML)"
     return ""
 
 
