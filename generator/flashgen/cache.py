@@ -49,6 +49,8 @@ from .diagnostics import Diagnostics, Location
 from .graph import learn_after, learning_order
 from .loader import MAX_FILE_BYTES
 from .model import Chapter
+from .quality import DEFAULT_CONFIG, QualityConfig, concept_record
+from .quality import report as report_quality
 from .reader import (
     check_chapter,
     find_concept_files_named,
@@ -59,7 +61,7 @@ from .reader import (
 
 CACHE_DIR = ".cache"
 #: Bump whenever a record's layout or meaning changes.
-FORMAT = 1
+FORMAT = 2
 _MAGIC = b"flashgen-cache\x00"
 #: Files changed this recently are re-read even when their stat looks unchanged: a second
 #: write within the file system's timestamp granularity would not show in ``os.stat``.
@@ -69,9 +71,9 @@ PARALLEL_MIN_FILES = 400
 _CHUNK = 200
 
 # A record (one concept file), a tuple so that marshal can store it:
-_SIG, _DIGEST, _DIAGS, _CHAPTER, _CONCEPT, _NOTES, _MEDIA, _CACHEABLE = range(8)
+_SIG, _DIGEST, _DIAGS, _CHAPTER, _CONCEPT, _NOTES, _MEDIA, _CACHEABLE, _QUALITY = range(9)
 # Its concept part: (id, line, column, chapter, prerequisites, related, tags, questions),
-# references as (id, line, column).
+# references as (id, line, column). Its quality part: :func:`flashgen.quality.concept_record`.
 
 
 class _Ref:
@@ -131,6 +133,7 @@ class LightCourse:
     concepts: tuple[LightConcept, ...]
     root: Path
     location: Location
+    quality: QualityConfig = DEFAULT_CONFIG
 
     @property
     def question_count(self) -> int:
@@ -161,7 +164,7 @@ def process_file(
     except (OSError, CourseFileError):
         data = None  # read_concept_file reports it
     concept, chapter = read_concept_file(path, diag, data)
-    light = notes = None
+    light = notes = quality = None
     media: tuple[tuple[str, str], ...] = ()
     cacheable = digest is not None
     if concept is not None:
@@ -176,6 +179,7 @@ def process_file(
             concept.tags,
             len(concept.questions),
         )
+        quality = concept_record(concept)
         if render and course_id is not None and not diag.has_errors:
             from .apkg import render_concept
             from .markdown import HtmlRenderer
@@ -194,7 +198,7 @@ def process_file(
         for d in diag.items
     )
     chapter_ref = None if chapter is None else (chapter[0], *_loc(chapter[1]))
-    return (sig, digest, diags, chapter_ref, light, notes, media, cacheable)
+    return (sig, digest, diags, chapter_ref, light, notes, media, cacheable, quality)
 
 
 def _process_chunk(
@@ -347,7 +351,7 @@ class BuildCache:
 def _valid_record(record: Any) -> bool:
     return (
         isinstance(record, tuple)
-        and len(record) == 8
+        and len(record) == 9
         and isinstance(record[_DIGEST], str)
         and isinstance(record[_DIAGS], tuple)
         and (record[_CONCEPT] is None or (isinstance(record[_CONCEPT], tuple)
@@ -436,8 +440,15 @@ def read_records(
             concepts=tuple(concepts),
             root=root,
             location=Location(course_file, 1, 1),
+            quality=header["quality"],
         )
         check_links(course, diag)  # type: ignore[arg-type]
+        quality = (
+            (path, record[_QUALITY])
+            for path, record in zip(paths, ready, strict=True)
+            if record[_QUALITY] is not None
+        )
+        report_quality(course.quality, quality, diag, root)
     digest = _file_digest(course_file)
     return CourseRecords(course, diag, paths, ready, digest, names), store
 
@@ -473,6 +484,8 @@ class DeckBuild:
     diagnostics: Diagnostics
     target: Path | None = None
     unchanged: bool = False
+    changes: Any = None
+    ledger: Path | None = None
 
 
 def _templates_digest(course_dir: Path) -> str:
@@ -498,6 +511,8 @@ def build_deck(
     timestamp: int,
     reproducible: bool,
     progress: Callable[[str], None] = lambda step: None,
+    rename_decks: bool = False,
+    update_ledger: bool = True,
 ) -> DeckBuild:
     """Check the course and write its .apkg into ``output_dir`` unless it is up to date.
 
@@ -507,6 +522,10 @@ def build_deck(
     After any change the deck is rebuilt whole, every note with the new time, so that Anki
     updates the notes on import. Nothing is written (not even the cache) when the course has
     errors.
+
+    Modification times, deck names and retired notes come from the course's publication
+    ledger, exactly as in the full build (:func:`flashgen.ledger.prepare`); the ledger's text
+    is part of what the deck depends on, and it is updated once the deck is written.
     """
     context_base = (FORMAT, *_versions())
 
@@ -521,8 +540,10 @@ def build_deck(
     if course is None or diag.has_errors:
         return build
     from .apkg import apkg_name
+    from .ledger import ledger_path, prepare, write_ledger
 
     target = build.target = output_dir / apkg_name(course)  # type: ignore[arg-type]
+    ledger_file = ledger_path(course_dir)
     index = {
         name: _without_notes(record)
         for name, record in zip(result.names, result.records, strict=True)
@@ -538,11 +559,20 @@ def build_deck(
                 timestamp if reproducible else None,
                 [(str(p), r[_DIGEST]) for p, r in zip(result.paths, result.records, strict=True)],
                 [_media_digest(r) for r in result.records if r[_MEDIA]],
+                rename_decks,
             )
         ).encode()
     ).hexdigest()
+
+    def output_key(ledger_digest: str) -> str:
+        return hashlib.sha256(f"{key}\x00{ledger_digest}".encode()).hexdigest()
+
     previous = store.outputs.get(target.name) if store is not None else None
-    if store is not None and previous is not None and previous[0] == key:
+    if (
+        store is not None
+        and previous is not None
+        and previous[0] == output_key(_file_digest(ledger_file))
+    ):
         try:
             same = tuple(previous[1]) == _signature(os.stat(target))
         except OSError:
@@ -554,10 +584,15 @@ def build_deck(
             return build
     progress("writing Anki deck")
     package, media = _package(course, course_dir, result, store)
+    prepared = prepare(package, course, course_dir, timestamp, rename_decks, update_ledger)
+    diag.extend(prepared.publication.diagnostics)
+    build.changes = prepared.publication.changes
     with atomic_path(target) as temporary:
         from .apkg import write_apkg
 
         write_apkg(package, media, temporary, timestamp)
+    if update_ledger and write_ledger(prepared.path, prepared.publication.ledger):
+        build.ledger = prepared.path
     if store is not None:
         cached = store.notes()
         notes = {}
@@ -568,7 +603,9 @@ def build_deck(
                 if rendered is not None:
                     notes[digest] = rendered
         with contextlib.suppress(OSError):
-            store.outputs = {target.name: (key, _signature(os.stat(target)))}
+            store.outputs = {
+                target.name: (output_key(_file_digest(ledger_file)), _signature(os.stat(target)))
+            }
         store.save(index, notes)
     return build
 
@@ -619,7 +656,7 @@ def _package(
             media[name] = Path(file)
     order = learning_order(course)  # type: ignore[arg-type]
     after = learn_after(course, order)  # type: ignore[arg-type]
-    models = build_note_types(template_environment(course_dir))
+    models = build_note_types(template_environment(course_dir), course.id)
     html = HtmlRenderer(course.root)
     package = assemble(course, order, notes, after, models, html)  # type: ignore[arg-type]
     media.update(html.media)

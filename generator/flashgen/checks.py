@@ -18,6 +18,16 @@ def check_course(course: Course, diag: Diagnostics) -> None:
     """Append every course-wide problem to ``diag``."""
     check_links(course, diag)
     _check_images(course, diag)
+    check_quality(course, diag)
+
+
+def check_quality(course: Course, diag: Diagnostics) -> None:
+    """The question-quality rules (:mod:`flashgen.quality`), on the same per-file records
+    that the build cache keeps, so both paths report the same warnings."""
+    from . import quality
+
+    records = ((concept.path, quality.concept_record(concept)) for concept in course.concepts)
+    quality.report(course.quality or quality.DEFAULT_CONFIG, records, diag, course.root)
 
 
 def check_links(course: Course, diag: Diagnostics) -> None:

@@ -29,16 +29,21 @@ class Diagnostic:
     location: Location
     severity: Severity
     message: str
+    #: The question-quality rule that found it (see :mod:`flashgen.quality`), else empty.
+    rule: str = ""
 
     def render(self, relative_to: Path | None = None) -> str:
         path = display_path(self.location.path, relative_to)
         line, column = self.location.line, self.location.column
         where = f"{path}:{line}:{column}" if line else str(path)
-        return printable(f"{where}: {self.severity}: {self.message}")
+        rule = f" [{self.rule}]" if self.rule else ""
+        return printable(f"{where}: {self.severity}: {self.message}{rule}")
 
     def as_json(self, relative_to: Path | None = None) -> dict[str, object]:
         data = asdict(self)
         data.pop("location")
+        if not self.rule:
+            data.pop("rule")
         return {
             "path": printable(str(display_path(self.location.path, relative_to))),
             "line": self.location.line,
@@ -93,6 +98,9 @@ class Diagnostics:
 
     def warning(self, location: Location, message: str) -> None:
         self.items.append(Diagnostic(location, "warning", message))
+
+    def add(self, location: Location, severity: Severity, message: str, rule: str = "") -> None:
+        self.items.append(Diagnostic(location, severity, message, rule))
 
     def extend(self, other: Diagnostics) -> None:
         self.items.extend(other.items)

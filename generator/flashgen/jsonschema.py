@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
+from .quality.registry import LEVELS, RULE_NAMES, RULES
 
 #: Draft-07: the newest draft every YAML language server understands fully.
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -61,11 +62,30 @@ def _value(key: schema.Key) -> dict[str, Any]:
         },
         "chapters": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/chapter"}},
         "questions": {"type": ["array", "null"], "items": {"$ref": "#/definitions/question"}},
+        "rule-list": {"type": ["array", "null"], "items": {"enum": list(RULE_NAMES)}},
+        "quality": _quality(),
     }
     value = dict(kinds[key.type])
     if key.name == "distractors":
         value["minItems"] = 1
     return value
+
+
+def _quality() -> dict[str, Any]:
+    """course.yaml's ``quality:``: per rule a level, or a mapping of level and thresholds."""
+    level = {"enum": list(LEVELS)}
+    properties = {}
+    for name, rule in RULES.items():
+        setting: dict[str, Any] = {"level": level}
+        setting |= {param: {"type": "number", "minimum": 0} for param in rule.params}
+        properties[name] = {
+            "description": rule.summary,
+            "anyOf": [
+                level,
+                {"type": "object", "properties": setting, "additionalProperties": False},
+            ],
+        }
+    return {"type": ["object", "null"], "properties": properties, "additionalProperties": False}
 
 
 def _object(keys: tuple[schema.Key, ...], title: str | None = None) -> dict[str, Any]:

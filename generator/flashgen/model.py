@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .diagnostics import Location
 
@@ -32,6 +32,8 @@ class Question:
     location: Location
     #: Where each key's value starts, for diagnostics found while rendering.
     field_locations: Mapping[str, Location]
+    #: Question-quality rules silenced for this question (``allow:``).
+    allow: tuple[str, ...]
 
     def where(self, key: str, offset: int | None = None, index: int | None = None) -> Location:
         return _where(self.field_locations, self.location, key, offset, index)
@@ -138,6 +140,8 @@ class Course:
     concepts: tuple[Concept, ...]
     root: Path
     location: Location
+    #: course.yaml's ``quality:`` settings (:class:`flashgen.quality.QualityConfig`).
+    quality: Any = None
     _by_id: dict[str, Concept] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

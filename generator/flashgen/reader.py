@@ -29,6 +29,8 @@ from .model import (
     Reference,
     TrueFalse,
 )
+from .quality import DEFAULT_CONFIG, RULES, QualityConfig, rule_hint
+from .quality import read_config as read_quality_config
 
 COURSE_FILE = "course.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -182,6 +184,16 @@ class _Fields:
         items = self._items(name, value, _text_problem)
         return None if items is None else tuple(text for text, _ in items)
 
+    def _rule_list(self, name: str, value: Any) -> tuple[str, ...] | None:
+        items = self._items(name, value, lambda item: _text_problem(item) or _rule_problem(item))
+        return None if items is None else tuple(text for text, _ in items)
+
+    def _quality(self, name: str, value: Any) -> QualityConfig | None:
+        config = read_quality_config(value, self.diag, self.mapping.value_location(name))
+        if config is None:
+            self.ok = False
+        return config
+
     def _answers(self, name: str, value: Any) -> tuple[str, ...] | None:
         if isinstance(value, list):
             answers = self._text_list(name, value)
@@ -199,6 +211,8 @@ _DEFAULTS: dict[str, Any] = {
     "text-list": (),
     "markdown": "",
     "questions": YamlList(),
+    "rule-list": (),
+    "quality": DEFAULT_CONFIG,
 }
 _BOOLEAN_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false"}
 
@@ -207,6 +221,11 @@ def _text_problem(value: Any) -> str:
     if isinstance(value, str):
         return "" if value.strip() else "must not be empty"
     return f"must be text, not {describe(value)}{quote_hint(value)}"
+
+
+def _rule_problem(text: str) -> str:
+    name = text.strip()
+    return "" if name in RULES else f"names an unknown quality rule '{name}'{rule_hint(name)}"
 
 
 def id_problem(text: str) -> str:
@@ -309,6 +328,7 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
         concepts=tuple(concepts),
         root=root,
         location=Location(course_file, 1, 1),
+        quality=header["quality"],
     )
     return course, diag
 
@@ -341,7 +361,7 @@ def read_course_header(path: Path, diag: Diagnostics) -> dict[str, Any] | None:
         return None
     fields = _Fields(data, schema.COURSE_KEYS, "course.yaml", diag)
     fields.check_keys()
-    values = {key: fields.get(key) for key in ("id", "title", "tags")}
+    values = {key: fields.get(key) for key in ("id", "title", "tags", "quality")}
     chapters = _read_chapters(data, fields, diag) if "chapters" in data else ()
     if not fields.ok or chapters is None:
         return None
@@ -644,6 +664,7 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
     question = None
     if fields.ok:
         common = {"id": values.pop("id"), "explanation": values.pop("explanation"),
+                  "allow": values.pop("allow"),
                   "location": item.value_location("id"),
                   "field_locations": FieldLocations(item)}  # fmt: skip
         if kind == "multiple-choice":

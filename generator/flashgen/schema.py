@@ -11,7 +11,7 @@ from typing import Literal
 
 ValueType = Literal[
     "id", "text", "markdown", "boolean", "id-list", "tag-list", "text-list", "answers",
-    "chapters", "questions",
+    "chapters", "questions", "rule-list", "quality",
 ]  # fmt: skip
 
 
@@ -28,6 +28,13 @@ COURSE_KEYS: tuple[Key, ...] = (
     Key("title", "text", True, "Course title; also the name of the top-level Anki deck."),
     Key("tags", "tag-list", False, "Tags added to every note of the course."),
     Key("chapters", "chapters", True, "The chapters, in teaching order."),
+    Key(
+        "quality",
+        "quality",
+        False,
+        "Question-quality rules: rule name -> off, warning or error, or {level: ..., "
+        "threshold: number} (docs/quality.md).",
+    ),
 )
 
 CHAPTER_KEYS: tuple[Key, ...] = (
@@ -54,6 +61,12 @@ CONCEPT_KEYS: tuple[Key, ...] = (
 QUESTION_COMMON_KEYS: tuple[Key, ...] = (
     Key("id", "id", True, "Question id, unique within the concept. Never change it."),
     Key("type", "text", True, "multiple-choice, true-false, basic or cloze."),
+    Key(
+        "allow",
+        "rule-list",
+        False,
+        "Question-quality rules silenced for this question; say why in a comment.",
+    ),
 )
 
 EXPLANATION = Key("explanation", "markdown", False, "Shown with the answer, in Markdown.")

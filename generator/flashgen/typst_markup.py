@@ -350,7 +350,7 @@ class TypstRenderer:
                 if kind == "bullet_list_open":
                     out.append(f"#list(tight: {str(tight).lower()}, ")
                 else:
-                    start = int(token.attrs.get("start", 1) or 1)
+                    start = int(token.attrs.get("start", 1))
                     out.append(f"#enum(tight: {str(tight).lower()}, start: {start}, ")
             elif kind in ("bullet_list_close", "ordered_list_close"):
                 out.append(")\n\n")
