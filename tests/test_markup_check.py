@@ -298,3 +298,12 @@ def test_pdf_build_of_text_at_every_limit_is_bounded(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "2"
+
+
+def test_a_tag_cannot_hold_html(tmp_path: Path) -> None:
+    extra = "tags: [ok, <b>x</b>]\n"
+    root = write_course(tmp_path, {"a.yaml": concept_yaml("a", extra=extra)})
+    _, diag, _ = check(root)
+    [error] = diag.errors
+    assert "'<b>x</b>' cannot contain <, > or &" in error.message
+    assert (error.location.line, error.location.column) == (6, 12)
