@@ -307,3 +307,34 @@ def test_a_tag_cannot_hold_html(tmp_path: Path) -> None:
     [error] = diag.errors
     assert "'<b>x</b>' cannot contain <, > or &" in error.message
     assert (error.location.line, error.location.column) == (6, 12)
+
+
+def test_html_is_left_out_of_deck_names_with_a_warning(tmp_path: Path) -> None:
+    root = write_course(tmp_path / "course", {"a.yaml": concept_yaml("a")})
+    (root / "course.yaml").write_text(
+        'id: tiny\ntitle: "<b>Tiny</b> <T> course"\nchapters:\n  - id: basics\n'
+        "    title: Basics <img src=x onerror=alert(1)>\n"
+    )
+    _, diag, text = check(root)
+    assert text.splitlines() == [
+        "course.yaml:2:9: warning: <b> is left out of the Anki deck name this title gives (deck "
+        "names are plain text); cards and PDFs show the title as written",
+        "course.yaml:2:16: warning: </b> is left out of the Anki deck name this title gives "
+        "(deck names are plain text); cards and PDFs show the title as written",
+        "course.yaml:5:19: warning: <img src=x onerror=alert(1)> is left out of the Anki deck "
+        "name this title gives (deck names are plain text); cards and PDFs show the title as "
+        "written",
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        patch.setenv("FLASHGEN_CACHE_DIR", str(tmp_path / "cache"))
+        (deck,) = build(root, tmp_path / "out", only=("apkg",)).written
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        import_apkg(col, deck)
+        names = {d.name for d in col.decks.all_names_and_ids()}
+    finally:
+        col.close()
+    assert "Tiny <T> course" in names
+    assert [name for name in names if name.startswith("Tiny <T> course::")][0].endswith("Basics")
+    assert not [name for name in names if "<b>" in name or "<img" in name]

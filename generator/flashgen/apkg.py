@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # genanki is imported where a deck is written (it takes ~50 m
 from . import identity
 from .cards import StudySet
 from .identity import deck_id, letters
-from .markdown import HtmlRenderer
+from .markdown import HtmlRenderer, deck_name_text
 from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
 from .notetypes import FIELDS, build_note_types, stable_id
 
@@ -37,8 +37,9 @@ warnings.filterwarnings("ignore", module="genanki")
 
 
 def deck_name(*titles: str) -> str:
-    """An Anki deck path; '::' inside a title would create an unintended sub-deck."""
-    return "::".join(" ".join(title.replace("::", ":").split()) for title in titles)
+    """An Anki deck path; '::' inside a title would create an unintended sub-deck. HTML tags
+    are left out (see :func:`flashgen.markdown.deck_name_text`; check warns about them)."""
+    return "::".join(deck_name_text(title.replace("::", ":"))[0] for title in titles)
 
 
 #: One concept's notes as far as they depend on its own file and the course id only: rendered
