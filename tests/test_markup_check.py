@@ -315,7 +315,7 @@ def test_html_is_left_out_of_deck_names_with_a_warning(tmp_path: Path) -> None:
         'id: tiny\ntitle: "<b>Tiny</b> <T> course"\nchapters:\n  - id: basics\n'
         "    title: Basics <img src=x onerror=alert(1)>\n"
     )
-    _, diag, text = check(root)
+    _, _, text = check(root)
     assert text.splitlines() == [
         "course.yaml:2:9: warning: <b> is left out of the Anki deck name this title gives (deck "
         "names are plain text); cards and PDFs show the title as written",
@@ -336,5 +336,18 @@ def test_html_is_left_out_of_deck_names_with_a_warning(tmp_path: Path) -> None:
     finally:
         col.close()
     assert "Tiny <T> course" in names
-    assert [name for name in names if name.startswith("Tiny <T> course::")][0].endswith("Basics")
+    assert next(n for n in names if n.startswith("Tiny <T> course::")).endswith("Basics")
     assert not [name for name in names if "<b>" in name or "<img" in name]
+
+
+def test_a_tag_without_its_partner_is_text_in_every_output() -> None:
+    from flashgen.diagnostics import Location
+    from flashgen.typst_markup import TypstRenderer
+
+    text = "Use <b> for bold, <i>this</i> is italic, and </span> closes nothing."
+    html = HtmlRenderer(Path(".")).render(text, Path("."))
+    assert html == (
+        "<p>Use &lt;b&gt; for bold, <i>this</i> is italic, and &lt;/span&gt; closes nothing.</p>"
+    )
+    markup = TypstRenderer(Path(".")).render_now(text, Path("."), Location(Path("a.yaml"), 1, 1))
+    assert "\\<b\\>" in markup and "\\</span\\>" in markup and "\\<i\\>" not in markup

@@ -178,6 +178,39 @@ def _only_allowed_html(md: MarkdownIt) -> None:
         tokenize(state, start, end)
 
     md.block.tokenize = guarded_tokenize  # type: ignore[method-assign]
+    md.core.ruler.after("inline", "unpaired_tags", _unpaired_tags_as_text)
+
+
+#: Tags that have no closing tag.
+_VOID = frozenset({"br", "hr", "img", "wbr"})
+
+
+def _unpaired_tags_as_text(state: Any) -> None:
+    """An inline tag without its partner in the same paragraph is text: ``Use <b> for bold``
+    shows ``<b>`` instead of making the rest of the field bold."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        open_tags: dict[str, list[Token]] = {}
+        unpaired: list[Token] = []
+        for token in block.children:
+            if token.type != "html_inline":
+                continue
+            name = _TAG_NAME.match(token.content)
+            if name is None or name.group(2).lower() in _VOID or token.content.endswith("/>"):
+                continue
+            key = name.group(2).lower()
+            if not name.group(1):
+                open_tags.setdefault(key, []).append(token)
+            elif open_tags.get(key):
+                open_tags[key].pop()
+            else:
+                unpaired.append(token)
+        unpaired.extend(token for tokens in open_tags.values() for token in tokens)
+        for token in unpaired:
+            token.type = "text"
+            if "flashgen.text_tags" in state.env:
+                state.env["flashgen.text_tags"].append(token.content)
 
 
 #: Names of HTML elements (beyond markdown-it's block names) that must not reach a deck name.
