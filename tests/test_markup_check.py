@@ -3,6 +3,7 @@ located messages an instructor gets for what the sanitiser changes (flashgen.mar
 
 from __future__ import annotations
 
+import html as htmllib
 import os
 import re
 import subprocess
@@ -351,3 +352,20 @@ def test_a_tag_without_its_partner_is_text_in_every_output() -> None:
     )
     markup = TypstRenderer(Path(".")).render_now(text, Path("."), Location(Path("a.yaml"), 1, 1))
     assert "\\<b\\>" in markup and "\\</span\\>" in markup and "\\<i\\>" not in markup
+
+
+def test_tokens_are_text_in_the_preview(tmp_path: Path) -> None:
+    from flashgen import preview
+
+    site = tmp_path / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        patch.setenv("FLASHGEN_CACHE_DIR", str(tmp_path / "cache"))
+        preview.build_preview(SPECIAL, site)
+    page = (site / "concepts" / "masking.html").read_text(encoding="utf-8")
+    cards = " ".join(htmllib.unescape(doc) for doc in re.findall(r'srcdoc="([^"]*)"', page))
+    for token in TOKENS:
+        assert token.replace("<", "&lt;").replace(">", "&gt;") in cards, token
+    tags = " ".join(re.findall(r"<[^>]*>", cards)).lower()
+    assert "<s>" not in tags and "<title>" not in tags and "<textarea>" not in tags
+    assert "Masking with &lt;mask&gt;" in page  # the page's own title, escaped
