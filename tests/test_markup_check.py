@@ -369,3 +369,12 @@ def test_tokens_are_text_in_the_preview(tmp_path: Path) -> None:
     tags = " ".join(re.findall(r"<[^>]*>", cards)).lower()
     assert "<s>" not in tags and "<title>" not in tags and "<textarea>" not in tags
     assert "Masking with &lt;mask&gt;" in page  # the page's own title, escaped
+
+
+def test_a_missing_image_written_percent_encoded_points_at_its_path(tmp_path: Path) -> None:
+    summary = "'See ![chart](my%20chart.png) here.'"
+    root = write_course(tmp_path, {"a.yaml": concept_yaml("a").replace("About a.", summary)})
+    _, _, text = check(root)
+    assert text.splitlines() == [
+        "a.yaml:5:24: error: image 'my chart.png' not found (looked for my chart.png)"
+    ]

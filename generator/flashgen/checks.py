@@ -180,7 +180,10 @@ def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> boo
             found = True
             problem = image_problem(image.src, base, root)
             if problem:
-                diag.error(owner.where(key, offsets.of(image.snippet), index), problem)
+                offset = offsets.of(image.src)
+                if offset is None:
+                    offset = offsets.of(image.snippet)
+                diag.error(owner.where(key, offset, index), problem)
     return found
 
 

@@ -76,7 +76,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class ImageUse:
-    """An image a text names: its source as written, and its Markdown (to locate it)."""
+    """An image a text names: the file path it names, and its source as the parser gives it
+    (percent-encoded), each a way to find it in the text."""
 
     src: str
     snippet: str
@@ -178,8 +179,8 @@ def _inline_tokens(tokens: Sequence[Token]) -> Iterator[Token]:
 
 def _inline(token: Token, line: int, images: list[ImageUse]) -> Iterator[Finding]:
     if token.type == "image":
-        src = image_path(str(token.attrs.get("src", "")))
-        images.append(ImageUse(src, src))
+        written = str(token.attrs.get("src", ""))
+        images.append(ImageUse(image_path(written), written))
     elif token.type == "html_inline" and raw_tag_allowed(token.content):
         yield from _kept_tag(token.content, line)
     elif token.type == "link_open":
