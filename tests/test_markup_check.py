@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as htmllib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -162,10 +163,11 @@ def test_alt_text_is_plain_text() -> None:
 @pytest.fixture(scope="module")
 def special_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("special")
+    course = shutil.copytree(SPECIAL, output / "course")  # a build writes the course's ledger
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
         patch.setenv("FLASHGEN_CACHE_DIR", str(output / "cache"))
-        result = build(SPECIAL, output / "out")
+        result = build(course, output / "out")
     assert not result.diagnostics.has_errors
     return output / "out"
 
@@ -361,7 +363,7 @@ def test_tokens_are_text_in_the_preview(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
         patch.setenv("FLASHGEN_CACHE_DIR", str(tmp_path / "cache"))
-        preview.build_preview(SPECIAL, site)
+        preview.build_preview(shutil.copytree(SPECIAL, tmp_path / "course"), site)
     page = (site / "concepts" / "masking.html").read_text(encoding="utf-8")
     cards = " ".join(htmllib.unescape(doc) for doc in re.findall(r'srcdoc="([^"]*)"', page))
     for token in TOKENS:

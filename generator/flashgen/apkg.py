@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # genanki is imported where a deck is written (it takes ~50 m
 from . import identity
 from .cards import StudySet
 from .identity import deck_id, letters
-from .markdown import HtmlRenderer, deck_name_text
+from .markdown import HtmlRenderer, deck_name_text, escape_anki_markup
 from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
 from .notetypes import FIELDS, build_note_types, stable_id
 
@@ -170,7 +170,7 @@ def assemble(
         for index, chapter in enumerate(course.chapters)
     }
     prefix = {
-        chapter.id: f"{escape(course.title)} › {escape(chapter.title)} › "
+        chapter.id: escape_anki_markup(f"{escape(course.title)} › {escape(chapter.title)} › ")
         for chapter in course.chapters
     }
     position = 0
