@@ -18,6 +18,8 @@ def check_course(course: Course, diag: Diagnostics) -> None:
     """Append every course-wide problem to ``diag``."""
     check_links(course, diag)
     _check_images(course, diag)
+    for concept in course.concepts:
+        check_concept_math(concept, diag)
     check_quality(course, diag)
 
 
@@ -185,6 +187,23 @@ def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> boo
                     offset = offsets.of(image.snippet)
                 diag.error(owner.where(key, offset, index), problem)
     return found
+
+
+def check_concept_math(concept: Concept, diag: Diagnostics) -> None:
+    """MathJax commands that cards may not hold (:data:`flashgen.markdown.UNSAFE_MATHJAX`),
+    each an error where it is written."""
+    from .formulas import concept_texts
+    from .markdown import mathjax_refusals
+
+    for text, where in concept_texts(concept):
+        if "\\" not in text:
+            continue
+        for name, offset in mathjax_refusals(text):
+            diag.error(
+                where(offset),
+                f"formula command \\{name} is not allowed: MathJax's safe mode refuses links, "
+                "styles, classes, ids, data attributes and extensions on cards; remove it",
+            )
 
 
 class _Offsets:

@@ -16,6 +16,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .coursefiles import read_media
+
 if TYPE_CHECKING:  # imported where used: a build with nothing to render never loads them
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
@@ -98,6 +100,71 @@ _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 #: A tag longer than this is not looked for (keeps scanning raw HTML linear).
 _MAX_TAG = 4096
+
+
+#: MathJax commands refused in course text: those that set what MathJax's own safe extension
+#: (``ui/safe``) filters (links ``href``/``src``, ``class``, ``style``, ``id``, ``data-``
+#: attributes), load code (``\\require``), or set any attribute (``\\mmlToken``), plus the
+#: ``action`` extension's tooltips and toggles. ``\\unicode`` is refused only with a font
+#: argument, ``\\bbox`` only with a style.
+UNSAFE_MATHJAX = (
+    "href",
+    "url",
+    "class",
+    "cssId",
+    "style",
+    "data",
+    "html",
+    "require",
+    "mmlToken",
+    "mathtip",
+    "texttip",
+    "toggle",
+    "FormInput",
+)
+_UNSAFE_MATHJAX = re.compile(
+    r"\\(?:(" + "|".join(UNSAFE_MATHJAX) + r")(?![A-Za-z])|(unicode)\s*\[|(bbox)\s*\[[^\]]*style)"
+)
+
+
+def mathjax_refusals(text: str) -> list[tuple[str, int]]:
+    """Each refused MathJax command (:data:`UNSAFE_MATHJAX`) in Markdown ``text`` that could
+    reach MathJax (anywhere but code), as (name, character offset)."""
+    if "\\" not in text or not _UNSAFE_MATHJAX.search(text):
+        return []
+    seen = []
+    stack = list(reversed(parser().parse(text, {})))
+    while stack:
+        token = stack.pop()
+        if token.type in ("code_inline", "code_block", "fence"):
+            continue
+        if token.children:
+            stack.extend(reversed(token.children))
+        elif _UNSAFE_MATHJAX.search(token.content):
+            seen.append(token.content)
+    found: list[tuple[str, int]] = []
+    for match in _UNSAFE_MATHJAX.finditer(text):
+        name = next(group for group in match.groups() if group)
+        if any(match.group() in content for content in seen):
+            found.append((name, match.start()))
+    return found
+
+
+_CODE_OR_MATH = re.compile(r"<(code|pre)\b.*?</\1>|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+
+
+def defuse_mathjax(html: str) -> str:
+    """``html`` with the backslash of each refused MathJax command in math (outside code)
+    removed, so that it prints as letters: what reaches MathJax is never one of them."""
+    if "\\" not in html or not _UNSAFE_MATHJAX.search(html):
+        return html
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group()
+        return _UNSAFE_MATHJAX.sub(lambda m: m.group()[1:], match.group())
+
+    return _CODE_OR_MATH.sub(one, html)
 
 
 @cache
@@ -310,8 +377,9 @@ def resolve_image(src: str, base_dir: Path, root: Path) -> Path | None:
 
 def media_name(path: Path) -> str:
     """A flat, collision-free name for a media file: Anki keeps all media in one folder."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return f"flashgen-{digest}{path.suffix.lower()}"
+    data, suffix = read_media(path)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return f"flashgen-{digest}{suffix}"
 
 
 @dataclass
@@ -327,7 +395,7 @@ class HtmlRenderer:
             return ""
         fast = fast_render(text, inline)
         if fast is not None:
-            return fast
+            return defuse_mathjax(fast)
         md = parser()
         env = {"base_dir": base_dir}
         if inline:
@@ -335,7 +403,7 @@ class HtmlRenderer:
             html = self._render(md, tokens, env)
         else:
             html = self._render(md, md.parse(text, env), env)
-        return sanitize(html.strip())
+        return defuse_mathjax(sanitize(html.strip()))
 
     def _render(self, md: MarkdownIt, tokens: Sequence[Token], env: dict[str, Any]) -> str:
         renderer = md.renderer
