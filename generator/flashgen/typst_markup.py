@@ -12,22 +12,20 @@ passes to ``eval`` as its scope:
 ``fg-answer(body)``      revealed cloze text on the back of a card;
 ``fg-tex(source, block)`` a formula that could not be converted, shown as its LaTeX source.
 
-LaTeX math becomes Typst math with ``tex2typst`` (see docs/pdf.md for why not pandoc). A
-converted formula may still be something Typst rejects (``\\foo`` becomes the unknown
-variable ``foo``), so :meth:`TypstRenderer.finish` typesets every distinct formula once, in one
-small document, and any formula that fails to convert or to typeset prints as its LaTeX source
-in monospace, with a warning naming the file and line where it was written.
+LaTeX math becomes Typst math with ``tex2typst`` (see docs/pdf.md for why not pandoc), each
+formula converted and checked on its own by :mod:`flashgen.formulas`; any formula that fails
+prints as its LaTeX source in monospace, with a warning at the formula's own line and column.
 
-Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` validates them all in
-one Typst run and returns the function that substitutes the final markup. Callers may apply it
-to each string or to a whole JSON document at once (placeholders are private-use characters
-that never survive :func:`escape`).
+Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` checks them all and
+returns the function that substitutes the final markup. Callers may apply it to each string or
+to a whole JSON document at once (placeholders are private-use characters that never survive
+:func:`escape`).
 
-Conversions are the slow part (about 0.7 ms a formula), so a cache (:func:`load_formula_cache`)
-keeps each formula's checked result between builds, keyed by its LaTeX and the versions of
-tex2typst and Typst: a build whose formulas are all cached converts and checks nothing.
-(Converting in a background thread while the text is rendered was measured and is slower:
-tex2typst holds the GIL; :attr:`TypstRenderer.background` converts in a helper process instead.)
+Conversions are the slow part, so a cache (:func:`load_formula_cache`) keeps each formula's
+checked result between builds: a build whose formulas are all cached converts and checks
+nothing. (Converting in a background thread while the text is rendered was measured and is
+slower: tex2typst holds the GIL; :attr:`TypstRenderer.background` converts in helper processes
+instead.)
 """
 
 from __future__ import annotations
