@@ -206,6 +206,10 @@ def test_pdf_warns_at_the_same_places_and_prints_the_rest(tmp_path) -> None:
     messages = result.diagnostics.render_text(relative_to=MATH_COURSE)
     assert "algebra/sums.yaml:19:21: warning: formula $\\undefinedmacro{x}$" in messages
     assert "algebra/sums.yaml:21:42: warning" in messages
+    assert (
+        "algebra/sums.yaml:23:45: warning: no font for the PDFs has '🙂' (U+1F642 SLIGHTLY "
+        "SMILING FACE): the PDFs print an empty box instead"
+    ) in messages
     text = " ".join(
         p.extract_text() for p in pypdf.PdfReader(io.BytesIO(result.files["guide"])).pages
     )

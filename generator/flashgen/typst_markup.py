@@ -210,6 +210,8 @@ class TypstRenderer:
     #: Where each formula is written: (the text's location, the text, line within the text).
     _formula_uses: dict[int, list[tuple[Location, str, int]]] = field(default_factory=dict)
     _names: dict[Path, str] = field(default_factory=dict)
+    #: Texts with characters beyond Latin, by where they are written (for :meth:`finish`).
+    _wide_texts: dict[tuple[Location, str], None] = field(default_factory=dict)
     #: Converts new formulas in a helper process as they are found (see :meth:`finish`).
     background: BackgroundConverter | None = None
 
@@ -230,6 +232,8 @@ class TypstRenderer:
         """
         if not text:
             return ""
+        if not text.isascii():
+            self._wide_texts.setdefault((where, text), None)
         if cloze is None and _is_plain(text):
             return escape(text.strip())
         hints: list[str] = []
@@ -251,6 +255,8 @@ class TypstRenderer:
 
         ``fonts`` is a ``typst.Fonts`` to reuse (finding the system's fonts takes a while).
         """
+        if fonts is not None:
+            self._check_glyphs(fonts)
         converted = self.background.results() if self.background is not None else {}
         texts = [formula.tex for formula in self.formulas]
         final = check_formulas(texts, self.formula_cache, converted)
@@ -273,6 +279,26 @@ class TypstRenderer:
             return _PLACEHOLDER.sub(one, text)
 
         return substitute
+
+    def _check_glyphs(self, fonts: object) -> None:
+        """A warning for each character no font can draw (Typst prints an empty box)."""
+        from .glyphs import Coverage, describe
+
+        coverage = Coverage(fonts)
+        for where, text in self._wide_texts:
+            missing = coverage.missing(text)
+            if not missing:
+                continue
+            shown = ", ".join(describe(char) for _, char in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            self.warnings.append(
+                (
+                    locate(where, text, missing[0][0]),
+                    f"no font for the PDFs has {shown}{more}: the PDFs print an empty box "
+                    "instead (Anki shows the text with the student's fonts); install a font "
+                    "that has them, or write them otherwise",
+                )
+            )
 
     def render_now(self, text: str, base_dir: Path, where: Location, **options: object) -> str:
         """:meth:`render` and :meth:`finish` in one go (for tests and one-off texts)."""
