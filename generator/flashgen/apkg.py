@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # genanki is imported where a deck is written (it takes ~50 m
 
 from . import identity
 from .cards import StudySet
+from .coursefiles import read_media
 from .identity import deck_id, letters
 from .markdown import HtmlRenderer
 from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
@@ -297,7 +298,7 @@ def write_apkg(package: AnkiPackage, media: dict[str, Path], path: Path, timesta
             index = {str(i): name for i, name in enumerate(names)}
             _add(archive, "media", json.dumps(index, sort_keys=True).encode(), date)
             for number, name in index.items():
-                _add(archive, number, media[name].read_bytes(), date)
+                _add(archive, number, read_media(media[name])[0], date)
 
 
 def _write_collection(

@@ -43,6 +43,7 @@ from .coursefiles import (
     MAX_TEMPLATE_BYTES,
     CourseFileError,
     read_course_file,
+    read_media,
     read_regular_file,
 )
 from .diagnostics import Diagnostics, Location
@@ -635,8 +636,8 @@ def _without_notes(record: tuple[Any, ...]) -> tuple[Any, ...]:
 def _media_digest(record: tuple[Any, ...]) -> str:
     digest = hashlib.sha256()
     for _, file in record[_MEDIA]:
-        with contextlib.suppress(OSError):
-            digest.update(Path(file).read_bytes())
+        with contextlib.suppress(CourseFileError):
+            digest.update(read_media(Path(file))[0])
     return digest.hexdigest()
 
 

@@ -16,6 +16,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .coursefiles import read_media
+
 if TYPE_CHECKING:  # imported where used: a build with nothing to render never loads them
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
@@ -306,8 +308,9 @@ def resolve_image(src: str, base_dir: Path, root: Path) -> Path | None:
 
 def media_name(path: Path) -> str:
     """A flat, collision-free name for a media file: Anki keeps all media in one folder."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return f"flashgen-{digest}{path.suffix.lower()}"
+    data, suffix = read_media(path)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return f"flashgen-{digest}{suffix}"
 
 
 @dataclass

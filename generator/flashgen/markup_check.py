@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .coursefiles import CourseFileError, read_media
 from .diagnostics import Severity
 from .markdown import (
     ALLOWED_ATTRIBUTES,
@@ -240,6 +241,10 @@ def image_problem(src: str, base_dir: Path, root: Path) -> str:
     target = (base_dir / src).resolve()
     if not target.is_relative_to(root):
         return f"image '{_short(src)}' is outside the course folder"
-    if not target.is_file():
+    if not target.exists():
         return f"image '{_short(src)}' not found (looked for {target.relative_to(root)})"
+    try:  # a regular file, under the size limit, an image by its content
+        read_media(target)
+    except CourseFileError as error:
+        return f"image '{_short(src)}' {error.message.removeprefix('image ')}"
     return ""
