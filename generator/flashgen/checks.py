@@ -200,11 +200,13 @@ def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> boo
 
 def check_concept_math(concept: Concept, diag: Diagnostics) -> None:
     """MathJax commands that cards may not hold (:data:`flashgen.markdown.UNSAFE_MATHJAX`),
-    each an error where it is written."""
-    from .formulas import concept_texts
+    each an error where it is written; formulas Markdown shows as text, each a warning."""
+    from .formulas import concept_texts, math_text_slips
     from .markdown import mathjax_refusals
 
     for text, where in concept_texts(concept):
+        for offset, message in math_text_slips(text):
+            diag.warning(where(offset), message)
         if "\\" not in text:
             continue
         for name, offset in mathjax_refusals(text):
