@@ -17,10 +17,8 @@ same warnings from one representation:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import zlib
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,8 +53,8 @@ __all__ = [
 #: fact: (question id, line, column, kind, allow, extra, exact key, shingles)
 QualityRecord = tuple[tuple[Any, ...], tuple[Any, ...]]
 
-#: Near-duplicate candidates: a shingle shared by more questions than this is no evidence.
-MAX_BUCKET = 64
+#: Questions with more content words than this are compared for near duplicates whole only.
+MAX_NEIGHBOURHOOD = 40
 
 
 def concept_record(concept: Concept) -> QualityRecord:
@@ -88,9 +86,9 @@ def _facts(question: Question) -> tuple[Any, ...]:
         text = cloze_full_text(question.text)
     else:  # pragma: no cover - every kind is listed above
         text = ""
-    ws = words(text)
-    exact = hashlib.blake2b(" ".join(ws).encode(), digest_size=8).hexdigest()
-    shingles = tuple(sorted({zlib.crc32(w.encode()) for w in content_stems(text)}))
+    joined = " ".join(words(text)).encode()
+    exact = (zlib.crc32(joined) << 32) | zlib.adler32(joined)  # 64 bits: no collision in practice
+    shingles = tuple(sorted([zlib.crc32(w.encode()) for w in content_stems(text)]))
     where = question.location
     return (
         question.id,
@@ -300,33 +298,21 @@ def _duplicates(
     if not near_on:
         return
     threshold = config.param(near_rule, "similarity")
-    frequency: Counter[int] = Counter()
-    for _, fact in facts:
-        frequency.update(fact[7])
-    index_of: defaultdict[int, list[int]] = defaultdict(list)
-    sets: list[frozenset[int]] = []
+    first_with_key: dict[tuple[int, ...], int] = {}
     for index, (path, fact) in enumerate(facts):
-        shingles = fact[7]
-        sets.append(frozenset(shingles))
-        if not shingles:
+        mine = fact[7]
+        if not mine:
             continue
-        ordered = sorted(shingles, key=lambda h: (frequency[h], h))
-        prefix = len(ordered) - math.ceil(threshold * len(ordered)) + 1
-        candidates: set[int] = set()
-        for shingle in ordered[: max(prefix, 1)]:
-            bucket = index_of[shingle]
-            candidates.update(bucket[-MAX_BUCKET:])
-            bucket.append(index)
-        if exact_of[index] is not None:
+        candidates = []
+        for key in _neighbourhood(mine):
+            earlier = first_with_key.setdefault(key, index)
+            if earlier != index:
+                candidates.append(earlier)
+        if exact_of[index] is not None or not candidates:
             continue
-        mine = sets[index]
         best, best_similarity = None, 0.0
         for other in candidates:
-            theirs = sets[other]
-            if not (threshold * len(mine) <= len(theirs) and threshold * len(theirs) <= len(mine)):
-                continue
-            shared = len(mine & theirs)
-            similarity = shared / (len(mine) + len(theirs) - shared)
+            similarity = _jaccard(mine, facts[other][1][7])
             if similarity >= threshold and similarity > best_similarity:
                 best, best_similarity = other, similarity
         if best is not None and not _allows(near_rule, fact, facts[best][1]):
@@ -336,6 +322,24 @@ def _duplicates(
                 "once, or make the two ask different things"
             )
             _emit(config, diag, near_rule, _where(path, fact), message)
+
+
+def _neighbourhood(words: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The (sorted) set of content words, and the set with each one word left out.
+
+    Two questions whose content words differ by one word added, removed or replaced share one
+    of these keys, so near duplicates are found by hashing, in linear time, without comparing
+    every pair of questions (a course may hold 50,000).
+    """
+    if len(words) > MAX_NEIGHBOURHOOD:
+        return [words]
+    return [words, *(words[:i] + words[i + 1 :] for i in range(len(words)))]
+
+
+def _jaccard(first: tuple[int, ...], second: tuple[int, ...]) -> float:
+    a, b = set(first), set(second)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
 
 
 def _allows(rule: str, *facts: tuple[Any, ...]) -> bool:

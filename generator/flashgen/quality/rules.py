@@ -7,6 +7,7 @@ difference), else ``()``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -100,6 +101,8 @@ def _multiple_choice(q: MultipleChoice) -> Iterator[Finding]:
     yield from _number(q)
     for key in ("correct", "distractors"):
         for option in getattr(q, key):
+            if not _may_be_catch_all(option):
+                continue
             if _ALL_ABOVE.search(option):
                 yield ("all-of-the-above", key, _quoted(option) + _ABOVE_ADVICE, ())
             if _NONE_ABOVE.search(option):
@@ -272,6 +275,9 @@ def _absolutes_and_hedges(q: MultipleChoice) -> Iterator[Finding]:
 
 
 def _negative_stem(q: MultipleChoice) -> Iterator[Finding]:
+    lower = q.question.lower()
+    if not any(word in lower for word in ("not", "except", "false", "incorrect", "n't")):
+        return
     for match in _NEGATIVE_RAW.finditer(q.question):
         word = match.group(2)
         if match.group(1) or (word.isupper() and len(word) > 1):
@@ -290,6 +296,10 @@ def _negative_stem(q: MultipleChoice) -> Iterator[Finding]:
         return
 
 
+def _alphabetic(stems: frozenset[str]) -> set[str]:
+    return {w for w in stems if w.isalpha()}
+
+
 def _ranges(option: str) -> tuple[float, float] | None:
     match = _RANGE.fullmatch(plain(option).strip().rstrip(".%").strip())
     if not match:
@@ -299,20 +309,40 @@ def _ranges(option: str) -> tuple[float, float] | None:
     return (low, high) if low <= high else None
 
 
+def _may_be_catch_all(option: str) -> bool:
+    """A quick test before the regular expressions: most options hold none of these words."""
+    lower = option.lower()
+    return (
+        "above" in lower
+        or "th" in lower  # these, those, them
+        or "neither" in lower
+        or "both" in lower
+        or "and" in lower
+        or "&" in lower
+        or "only" in lower
+    )
+
+
+@functools.lru_cache(maxsize=1 << 15)
 def visible_length(text: str) -> int:
     """About how many characters ``text`` shows: math counted without its markup."""
-    return len(plain(_MATH.sub(lambda m: _MATH_MARKUP.sub("", m.group(0)), text)))
+    if "$" in text:
+        text = _MATH.sub(lambda m: _MATH_MARKUP.sub("", m.group(0)), text)
+    return len(plain(text))
 
 
 def _option_words(option: str) -> list[str]:
     """Words of an option, each formula one word (so that $O(n)$ is not inside $O(n^2)$)."""
+    if "$" not in option:
+        return list(words(option))
     formulas = [" ".join(m.group(0).split()) for m in _MATH.finditer(option)]
     return [*words(_MATH.sub(" ", option)), *formulas]
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def is_catch_all(option: str) -> bool:
     """'All of the above', 'none of these', 'both A and B': options reported on their own."""
-    return bool(
+    return _may_be_catch_all(option) and bool(
         _ALL_ABOVE.search(option)
         or _NONE_ABOVE.search(option)
         or _COMBINED.search(option)
@@ -322,17 +352,17 @@ def is_catch_all(option: str) -> bool:
 
 def _overlaps(q: MultipleChoice) -> Iterator[Finding]:
     options = list(q.choices)
-    tokens = [[] if is_catch_all(o) else [stem(w) for w in _option_words(o)] for o in options]
-    content = [
-        {w for w in content_stems(o) if w.isalpha()} if tokens[i] else set()
-        for i, o in enumerate(options)
+    tokens = [[] if is_catch_all(o) else _option_words(o) for o in options]
+    joined = [f" {' '.join(t)} " for t in tokens]
+    content = [_alphabetic(content_stems(o)) if tokens[i] else set() for i, o in enumerate(options)]
+    ranges = [
+        _ranges(o) if o[:1].isdigit() or o[:8].lower() == "between " else None for o in options
     ]
-    ranges = [_ranges(o) for o in options]
     for i, first in enumerate(options):
         for j in range(len(options)):
             if i == j or not tokens[i] or not tokens[j] or len(tokens[i]) >= len(tokens[j]):
                 continue
-            if contains_phrase(tokens[j], tokens[i]) or (content[i] and content[i] < content[j]):
+            if joined[i] in joined[j] or (content[i] and content[i] < content[j]):
                 key = "correct" if options[j] in q.correct else "distractors"
                 yield (
                     "overlapping-options",
