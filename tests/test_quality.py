@@ -31,7 +31,7 @@ MESSAGES = {
     "longest-correct": "the correct option is 4.0 times as long as the longest distractor",
     "longest-correct-rate": "in 8 of 10 multiple-choice questions of the course the correct "
     "option is the longest (chance: about 2.5; p = 0.00042)",
-    "word-clue": "the correct option repeats 'protein' from the stem and no distractor does",
+    "word-clue": "the correct option repeats 'proteins' from the stem and no distractor does",
     "grammar-article": "'an' before the blank rules out 3 of the 3 distractors",
     "grammar-number": "'are' before the answer agrees with the correct option but not with "
     "option 'a scalar'",
@@ -139,6 +139,14 @@ def test_a_course_sets_levels_and_thresholds(tmp_path: Path) -> None:
     assert rules["negative-stem"] == "error"
     assert "two-claims" not in rules
     assert "longest-correct" not in rules  # 4.0 times as long is below the ratio of 5
+
+
+def test_a_word_in_many_questions_is_no_clue(tmp_path: Path) -> None:
+    """With 33 questions and a share of 0.01, every stem word counts as generic."""
+    root = _course_with_quality(tmp_path, "  word-clue: {generic-share: 0.01}\n")
+    _, diag = load_course(root)
+    assert "word-clue" not in {d.rule for d in diag.items}
+    assert "negative-stem" in {d.rule for d in diag.items}
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,8 @@ __all__ = [
 #: fact: (question id, line, column, kind, allow, extra, exact key, shingles)
 QualityRecord = tuple[tuple[Any, ...], tuple[Any, ...]]
 
+#: Below this many questions, no word counts as generic for ``word-clue``.
+GENERIC_MIN_QUESTIONS = 20
 #: Questions with more content words than this are compared for near duplicates whole only.
 MAX_NEIGHBOURHOOD = 40
 
@@ -88,7 +90,7 @@ def _facts(question: Question) -> tuple[Any, ...]:
         text = ""
     joined = " ".join(words(text)).encode()
     exact = (zlib.crc32(joined) << 32) | zlib.adler32(joined)  # 64 bits: no collision in practice
-    shingles = tuple(sorted([zlib.crc32(w.encode()) for w in content_stems(text)]))
+    shingles = tuple(sorted([_crc(w) for w in content_stems(text)]))
     where = question.location
     return (
         question.id,
@@ -164,14 +166,40 @@ def report(
 ) -> None:
     """Apply ``config`` to each file's record and run the course-wide rules."""
     everything: list[tuple[Path, tuple[Any, ...]]] = []
+    found: list[tuple[Path, tuple[Any, ...]]] = []
     for path, (findings, facts) in files:
-        for rule, line, column, message, measure in findings:
-            if _passes(config, rule, measure):
-                _emit(config, diag, rule, Location(path, line, column), message)
+        found.extend((path, finding) for finding in findings)
         everything.extend((path, fact) for fact in facts)
+    generic = _generic_words(config, everything)
+    for path, (rule, line, column, message, measure) in found:
+        if rule == "word-clue":
+            clues = [written for stem, written in measure if _crc(stem) not in generic]
+            if not clues:
+                continue
+            message = message.format(clues=", ".join(f"'{w}'" for w in clues[:3]))
+        if _passes(config, rule, measure):
+            _emit(config, diag, rule, Location(path, line, column), message)
     _longest_rate(config, everything, diag)
     _true_false_balance(config, everything, diag)
     _duplicates(config, everything, diag, root)
+
+
+def _crc(word: str) -> int:
+    return zlib.crc32(word.encode())
+
+
+def _generic_words(config: QualityConfig, facts: Sequence[tuple[Path, Any]]) -> set[int]:
+    """Content words in more than ``generic-share`` of the course's questions ("model" in a
+    course on language models): repeating one of them is no clue."""
+    share = config.param("word-clue", "generic-share")
+    if len(facts) < GENERIC_MIN_QUESTIONS or share >= 1:
+        return set()
+    counts: dict[int, int] = {}
+    for _, fact in facts:
+        for word in fact[7]:
+            counts[word] = counts.get(word, 0) + 1
+    limit = share * len(facts)
+    return {word for word, count in counts.items() if count > limit}
 
 
 def _passes(config: QualityConfig, rule: str, measure: tuple[float, ...]) -> bool:

@@ -160,14 +160,20 @@ def _word_clue(q: MultipleChoice) -> Iterator[Finding]:
     distractors = set().union(*(content_stems(d) for d in q.distractors))
     clues = sorted((stem_words & correct) - distractors)
     if clues:
-        shown = ", ".join(f"'{w}'" for w in clues[:3])
+        written = {stem(w): w for c in q.correct for w in reversed(words(c))}
         yield (
             "word-clue",
             "correct",
-            f"the correct option repeats {shown} from the stem and no distractor does: "
-            "use the word in some distractors too, or rephrase",
-            (),
+            WORD_CLUE_MESSAGE,
+            tuple((clue, written.get(clue, clue)) for clue in clues),
         )
+
+
+#: ``{clues}``: the words, filled in once the course says which words are not generic.
+WORD_CLUE_MESSAGE = (
+    "the correct option repeats {clues} from the stem and no distractor does: "
+    "use the word in some distractors too, or rephrase"
+)
 
 
 def _starts_with_vowel_sound(option: str) -> bool | None:
@@ -362,7 +368,7 @@ def _overlaps(q: MultipleChoice) -> Iterator[Finding]:
         for j in range(len(options)):
             if i == j or not tokens[i] or not tokens[j] or len(tokens[i]) >= len(tokens[j]):
                 continue
-            if joined[i] in joined[j] or (content[i] and content[i] < content[j]):
+            if joined[i] in joined[j] or (0 < len(content[i]) <= 3 and content[i] < content[j]):
                 key = "correct" if options[j] in q.correct else "distractors"
                 yield (
                     "overlapping-options",
