@@ -20,7 +20,7 @@ from flashgen.checks import load_course
 from flashgen.cli import main
 from flashgen.diagnostics import Diagnostic
 from flashgen.quality import RULES
-from support import COURSES, write_course
+from support import COURSES, REPO, write_course
 
 QUALITY = COURSES / "quality"
 COURSE_NAMES = ("flaws", "duplicates", "longest-rate", "true-false-balance")
@@ -208,3 +208,15 @@ def test_build_reports_quality_warnings_and_still_builds(tmp_path: Path) -> None
         assert result.exit_code == 0, result.output
         assert "[true-false-balance]" in result.output
         assert (out / "quality-true-false-balance.apkg").is_file()
+
+
+def test_docs_describe_every_rule_with_examples_and_source() -> None:
+    text = (REPO / "docs" / "quality.md").read_text(encoding="utf-8")
+    sections = re.split(r"^### ", text, flags=re.MULTILINE)[1:]
+    documented = {section.split("`")[1]: section for section in sections}
+    assert set(documented) == set(RULES)
+    for rule, section in documented.items():
+        assert "Bad:" in section and "Good:" in section, rule
+        assert "Source:" in section, rule
+        for param in RULES[rule].params:
+            assert f"`{param}`" in section, (rule, param)

@@ -119,3 +119,8 @@ def test_each_rule_on_by_default_keeps_its_precision(
     assert tp + fp > 0, f"{rule} found nothing"
     precision = tp / (tp + fp)
     assert precision >= MIN_PRECISION, f"{rule}: precision {precision:.0%} ({tp}/{tp + fp})"
+
+
+def test_the_docs_show_these_figures(result: dict[str, tuple[int, int, int]]) -> None:
+    docs = (TESTS.parent / "docs" / "quality.md").read_text(encoding="utf-8")
+    assert table(result) in docs, "update the table in docs/quality.md (run with -s to see it)"
