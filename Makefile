@@ -1,6 +1,9 @@
 # The two commands a newcomer needs (see README.md):
 #   make build   install flashgen into .venv and build the course in cards/ into output/
 #   make test    install system packages, flashgen and its test tools, then run the tests
+# and, on a machine without apt-get or root, or that has the system packages already:
+#   make check   install flashgen and its test tools, then run the tests (those that need a
+#                missing program skip, naming it); same as `make test SYSTEM_PACKAGES=`
 PYTHON ?= python3
 VENV ?= .venv
 # poppler-utils: pdftoppm/pdftotext for looking at PDFs; chromium: the browser the card
@@ -8,17 +11,25 @@ VENV ?= .venv
 SYSTEM_PACKAGES ?= poppler-utils chromium fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build test install install-test system-packages clean
+.PHONY: build test check install install-test system-packages clean
 
 build: install
 	$(VENV)/bin/flashgen build cards
 
-test: system-packages install-test
+test: system-packages check
+
+check: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
-install: $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check .
+# Both installs are editable: the venv runs the code of this folder, so `make build` after
+# `make test` (or after an edit) never puts a copy in front of it that the tests would then
+# test. `install` does nothing when flashgen is installed and pyproject.toml is unchanged.
+install: $(VENV)/bin/flashgen
+
+$(VENV)/bin/flashgen: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
+	touch $@
 
 install-test: $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import io
 from pathlib import Path
+
+import pytest
 
 from flashgen.checks import load_course
 from flashgen.diagnostics import Diagnostics
@@ -14,6 +18,23 @@ COURSES = TESTS / "courses"
 VALID_COURSE = COURSES / "valid"
 BAD_COURSES = COURSES / "bad"
 SEED_COURSE = REPO / "cards"
+
+
+@functools.cache
+def cjk_font_found() -> bool:
+    """Whether Typst finds a font with Chinese glyphs (Debian: fonts-noto-cjk). Without one it
+    prints empty boxes, and the text read back from the PDF has none of the characters."""
+    import pypdf
+    import typst
+
+    pdf = typst.compile("中文".encode(), format="pdf")
+    return pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text().strip() == "中文"
+
+
+def require_cjk_font() -> None:
+    """Skip the calling test when no font for Chinese, Japanese or Korean text is installed."""
+    if not cjk_font_found():
+        pytest.skip("no font with Chinese glyphs is installed (apt-get install fonts-noto-cjk)")
 
 
 def check(root: Path) -> tuple[Course | None, Diagnostics, str]:

@@ -22,7 +22,8 @@ DECK_COURSE = HERE / "courses" / "deck"
 SEED_COURSE = HERE.parent / "cards"
 
 #: The frozen field lists: Anki refuses to update notes whose note type changed its fields.
-#: Changing this table breaks every student's re-import; add to ``Reserved`` instead.
+#: Changing this table breaks every student's re-import; add to ``Reserved`` instead. Each
+#: course has its own note types, named ``flashgen-<kind> (<course id>)``.
 PINNED_FIELDS = {
     "flashgen-concept": [
         "Title", "Summary", "LearnBefore", "LearnAfter", "Related", "Context", "CardCode",
@@ -57,6 +58,12 @@ def col(tmp_path):
 
 
 def build_deck(course: Path, output: Path) -> Path:
+    """Build ``course``'s deck; a course of the repository is built from a copy, since a build
+    keeps the course's publication ledger in the course folder."""
+    if course.is_relative_to(HERE.parent):
+        copy = output.parent / f"{output.name}-course"
+        shutil.copytree(course, copy)
+        course = copy
     result = build(course, output, only=("apkg",))
     (path,) = result.written
     return path
@@ -72,12 +79,12 @@ def test_seed_course_imports_with_a_deck_per_chapter_and_a_note_per_item(tmp_pat
 
     notes = len(course.concepts) + course.question_count
     assert len(log.new) == notes and col.note_count() == notes
-    deck = "Foundations of Large Language Models::Ch.5 Inference"
+    deck = "Foundations of Large Language Models::01 Ch.5 Inference"
     assert deck in [d.name for d in col.decks.all_names_and_ids()]
     in_deck = col.find_cards(f'"deck:{deck}"')
     assert len(in_deck) == col.card_count() > notes  # cloze notes with c1, c2 have two cards
     kinds = {col.get_note(nid).note_type()["name"] for nid in col.find_notes("")}
-    assert kinds == set(PINNED_FIELDS)
+    assert kinds == {f"{name} (foundations-of-llms)" for name in PINNED_FIELDS}
 
 
 def test_every_card_renders_without_template_errors(tmp_path, col, epoch):
@@ -86,7 +93,7 @@ def test_every_card_renders_without_template_errors(tmp_path, col, epoch):
     for card_id in col.find_cards(""):
         card = col.get_card(card_id)
         question, answer = card.question(), card.answer()
-        seen_kinds.add(card.note_type()["name"])
+        seen_kinds.add(card.note_type()["name"].removesuffix(" (deck-demo)"))
         for html in (question, answer):
             assert "template error" not in html.lower()
             assert "{{" not in re.sub(r"<script.*?</script>", "", html, flags=re.S)
@@ -96,9 +103,9 @@ def test_every_card_renders_without_template_errors(tmp_path, col, epoch):
 
 def test_decks_counts_and_tags(tmp_path, col, epoch):
     import_apkg(col, build_deck(DECK_COURSE, tmp_path / "out"))
-    assert len(col.find_notes('"deck:Deck Demo::Basics"')) == 2 + 3
-    assert len(col.find_notes('"deck:Deck Demo::Advanced Topics"')) == 2 + 3
-    assert len(col.find_cards('"deck:Deck Demo::Advanced Topics"')) == 2 + 3 + 1  # c1 and c2
+    assert len(col.find_notes('"deck:Deck Demo::01 Basics"')) == 2 + 3
+    assert len(col.find_notes('"deck:Deck Demo::02 Advanced Topics"')) == 2 + 3
+    assert len(col.find_cards('"deck:Deck Demo::02 Advanced Topics"')) == 2 + 3 + 1  # c1, c2
     note = note_by_guid(col, note_guid("deck-demo", "attention", "scaling"))
     assert sorted(note.tags) == sorted(
         ["course::deck-demo", "chapter::basics", "concept::attention", "demo"]
@@ -110,7 +117,7 @@ def test_decks_counts_and_tags(tmp_path, col, epoch):
 def test_note_type_fields_are_pinned(tmp_path, col, epoch):
     import_apkg(col, build_deck(DECK_COURSE, tmp_path / "out"))
     fields = {
-        model["name"]: [field["name"] for field in model["flds"]]
+        model["name"].removesuffix(" (deck-demo)"): [field["name"] for field in model["flds"]]
         for model in col.models.all()
         if model["name"].startswith("flashgen-")
     }
@@ -131,7 +138,7 @@ def test_new_cards_come_in_prerequisite_order(tmp_path, col, epoch):
         for prerequisite in prerequisites:
             assert last_due[prerequisite] < first_due[concept], (prerequisite, concept)
     # The scheduler introduces them in that order too.
-    deck = "Foundations of Large Language Models::Ch.5 Inference"
+    deck = "Foundations of Large Language Models::01 Ch.5 Inference"
     reviewed = answer_cards(col, deck, [3] * 5)
     first = col.get_card(reviewed[0]).note()
     assert "concept::autoregressive-generation" in first.tags or any(
@@ -166,8 +173,8 @@ def test_multiple_choice_fields_and_stable_shuffle(tmp_path, col, epoch):
     front = re.sub(r"<(style|script)>.*?</\1>", "", card.question(), flags=re.S)
     assert "data-answer" not in front and "fg-answer" not in front
     assert "data-answer" in card.answer()
-    again = build(DECK_COURSE, tmp_path / "again", only=("apkg",))
-    assert again.written[0].read_bytes() == (tmp_path / "out" / "deck-demo.apkg").read_bytes()
+    again = build_deck(DECK_COURSE, tmp_path / "again")
+    assert again.read_bytes() == (tmp_path / "out" / "deck-demo.apkg").read_bytes()
 
 
 def edit_course(course: Path) -> None:
@@ -200,7 +207,12 @@ def test_reimport_after_edits_updates_in_place_and_keeps_reviews(tmp_path, col, 
     log = import_apkg(col, build_deck(course, tmp_path / "v2"))
 
     assert len(log.new) == 1 and len(log.conflicting) == 0
-    assert len(log.updated) == notes_before
+    # Only the notes whose content changed are updated (the ledger keeps the others' times).
+    updated = {col.get_note(entry.id.nid).guid for entry in log.updated}
+    assert updated == {
+        note_guid("deck-demo", "attention"),
+        note_guid("deck-demo", "attention", "scaling"),
+    }
     assert col.note_count() == notes_before + 1
     assert col.db.scalar("select count() - count(distinct guid) from notes") == 0
     assert set(note_ids) < set(col.find_notes(""))
@@ -211,7 +223,7 @@ def test_reimport_after_edits_updates_in_place_and_keeps_reviews(tmp_path, col, 
     assert "To use less memory" in scaling["Choices"]
     assert scheduling(col, reviewed) == rows
     assert col.db.scalar("select count() from revlog") == revlog == 6
-    assert [m["name"] for m in col.models.all()].count("flashgen-concept") == 1
+    assert [m["name"] for m in col.models.all()].count("flashgen-concept (deck-demo)") == 1
 
 
 def test_rebuild_with_the_same_timestamp_changes_nothing(tmp_path, col, epoch):
@@ -279,10 +291,12 @@ def test_script_handlers_and_javascript_links_are_sanitised_away(tmp_path, col, 
     import_apkg(col, build_deck(course, tmp_path / "out"))
     for note in all_notes(col):
         for value in note.values():
-            lowered = value.lower()
+            # Only real tags: text such as "<script>" reaches the field escaped, as &lt;script&gt;
+            lowered = " ".join(re.findall(r"<[^>]*>", value.lower()))
             assert "<script" not in lowered and "javascript:" not in lowered
             assert "onerror" not in lowered and "onload" not in lowered
             assert "onclick" not in lowered and "onmouseover" not in lowered
             assert "<iframe" not in lowered and "<style" not in lowered and "data:" not in lowered
     hostile = note_by_guid(col, note_guid("deck-demo", "hostile"))
     assert "<b>bold</b>" in hostile["Summary"]
+    assert '&lt;script&gt;alert("summary")&lt;/script&gt;' in hostile["Summary"]

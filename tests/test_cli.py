@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -112,13 +113,13 @@ def test_unknown_format_is_a_usage_error() -> None:
     assert "xml" in output
 
 
-def test_default_course_dir_is_cards(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_from_the_repository_root_the_course_is_cards(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     code, output = run("check")
     assert code == 0
-    # Quality warnings on the seed course are listed above the summary line (issue 12).
-    summary = output.splitlines()[-1]
-    assert re.fullmatch(r"cards: \d+ concepts, \d+ questions; 0 errors, \d+ warnings?", summary)
+    assert re.fullmatch(
+        r"using course cards\ncards: \d+ concepts, \d+ questions; 0 errors, 0 warnings\n", output
+    )
 
 
 def test_paths_are_relative_to_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +151,29 @@ def test_group_help(flag: str) -> None:
     assert "Usage: " in output
     for command in ("check", "build", "preview", "init", "new", "schema", "stats"):
         assert re.search(rf"^\s+{command}\s", output, re.MULTILINE), command
-    assert "flashgen check my-course" in output and "flashgen build my-course" in output
+    assert "flashgen init my-course" in output and "cd my-course" in output
+    assert re.search(r"^\s+flashgen check\s", output, re.MULTILINE)
+
+
+def all_commands(group: click.Group = main, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += all_commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+@pytest.mark.parametrize("command", all_commands(), ids=lambda c: " ".join(("flashgen", *c)))
+def test_help_fits_80_columns_even_in_a_wide_terminal(
+    command: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code, output = run(*command, "--help")
+    assert code == 0
+    wide = [line for line in output.splitlines() if len(line) > 80]
+    assert wide == []
 
 
 def test_check_help() -> None:
@@ -232,3 +255,40 @@ def test_command_line_pdf_options_match_the_typesetter() -> None:
 
     assert sorted(cli.PAPER_CHOICES) == sorted(pdf.PAPERS)
     assert {name: size.help for name, size in pdf.CARD_SIZES.items()} == cli.CARD_SIZE_CHOICES
+
+
+def test_shell_completion_as_the_readme_sets_it_up(tmp_path: Path) -> None:
+    command = flashgen_executable()
+    script = subprocess.run(
+        [command],
+        env={**os.environ, "_FLASHGEN_COMPLETE": "bash_source"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "complete -o nosort -F _flashgen_completion flashgen" in script
+    completed = subprocess.run(
+        [command],
+        env={
+            **os.environ,
+            "_FLASHGEN_COMPLETE": "bash_complete",
+            "COMP_WORDS": "flashgen bu",
+            "COMP_CWORD": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert completed.splitlines() == ["plain,build"]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert 'eval "$(_FLASHGEN_COMPLETE=bash_source flashgen)"' in readme
+
+
+def test_pre_commit_hook_runs_the_check_of_the_whole_course() -> None:
+    import yaml
+
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "flashgen-check"
+    assert hook["entry"] == "flashgen check" and hook["language"] == "python"
+    assert hook["pass_filenames"] is False  # problems cross files: always the whole course
+    assert "flashgen" in (REPO / "pyproject.toml").read_text() and "check" in main.commands

@@ -77,3 +77,31 @@ def test_display_path_defaults_to_the_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert display_path(tmp_path / "sub" / "a.yaml") == Path("sub/a.yaml")
+
+
+HOSTILE_KEY = '"\\e[2J\\e[H\\e]52;c;cm0gLXJmIH4=\\a\\u202e\\u0085\\x9b31m0 errors"'
+
+
+@pytest.mark.parametrize("output_format", ["text", "json"])
+def test_course_text_cannot_drive_the_terminal(tmp_path: Path, output_format: str) -> None:
+    """A key made of escape sequences (clear screen, OSC 52 clipboard write, a bidi override,
+    C1 controls) is printed as visible escapes, in text and JSON alike."""
+    from click.testing import CliRunner
+
+    from flashgen.cli import main
+    from support import concept_yaml, write_course
+
+    course = write_course(
+        tmp_path / "course", {"a.yaml": concept_yaml("a", extra=f"{HOSTILE_KEY}: 1\n")}
+    )
+    result = CliRunner().invoke(main, ["check", str(course), "--format", output_format])
+    assert result.exit_code == 1
+    printed = result.output
+    for raw in ("\x1b", "\x07", "\u202e", "\x85", "\x9b"):
+        assert raw not in printed
+    if output_format == "json":
+        message = json.loads(printed)["diagnostics"][0]["message"]
+        assert message.startswith("unknown key '\\x1b[2J\\x1b[H\\x1b]52;c;cm0gLXJmIH4=\\x07")
+    else:
+        assert "a.yaml:6:1: error: unknown key '\\x1b[2J\\x1b[H\\x1b]52;c;" in printed
+        assert "\\u202e\\x85\\x9b31m0 errors'" in printed

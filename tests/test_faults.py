@@ -194,6 +194,8 @@ def test_output_folder_inside_the_course_is_not_read_as_course(tmp_path):
 def test_built_decks_pass_ankis_check_database(tmp_path, course):
     if course == "big":
         course = big_course(tmp_path / "course", concepts=300)
+    else:  # a copy: the build keeps the course's publication ledger in the course folder
+        course = shutil.copytree(course, tmp_path / "course")
     out = tmp_path / "out"
     result = run("build", str(course), "-o", str(out), "--only", "apkg")
     assert result.returncode == 0, result.stderr

@@ -217,3 +217,87 @@ def test_load_yaml_reports_unreadable_paths(tmp_path: Path) -> None:
     diag = Diagnostics()
     assert load_yaml(tmp_path / "missing.yaml", diag) is None
     assert diag.errors[0].message.startswith("cannot read file: ")
+
+
+OFFSETS = """\
+plain: text with x
+double: "a \\u00e9 x\\tz"
+single: 'it''s x'
+literal: |
+    line one
+      indented x
+    three
+folded: >
+  folded one
+  folded x
+
+  para x
+multi: plain
+  continued x
+quoted: "double
+   second \\"x\\"
+   third"
+list:
+  - "item x"
+  - |-
+    l1
+    l2 x
+explicit: |2
+     lead
+    x
+"""
+
+
+def _char(location: loader.Location) -> str:
+    line = OFFSETS.split("\n")[location.line - 1]
+    return line[location.column - 1]
+
+
+@pytest.mark.parametrize("key", ["plain", "double", "single", "literal", "folded", "multi",
+                                 "quoted", "explicit"])  # fmt: skip
+def test_offset_location_points_at_the_character_written(key: str) -> None:
+    value, diag = parse(OFFSETS)
+    assert isinstance(value, YamlMap) and not len(diag)
+    text = value[key]
+    for offset in [i for i, char in enumerate(text) if char == "x"]:
+        assert _char(value.offset_location(key, offset)) == "x"
+
+
+def test_offset_location_of_escapes_points_at_the_backslash() -> None:
+    value, _ = parse(OFFSETS)
+    assert isinstance(value, YamlMap)
+    location = value.offset_location("double", value["double"].index("\t"))
+    assert (location.line, location.column) == (2, 20)
+    assert _char(location) == "\\"
+
+
+def test_offset_location_of_list_items() -> None:
+    value, _ = parse(OFFSETS)
+    assert isinstance(value, YamlMap)
+    items = value["list"]
+    assert isinstance(items, YamlList)
+    first, second = (items.offset_location(i, items[i].index("x")) for i in (0, 1))
+    assert (first.line, first.column) == (19, 11)
+    assert (second.line, second.column) == (22, 8)
+    assert items.offset_location(5, 0) == items.location
+
+
+def test_offset_location_of_a_literal_block_line() -> None:
+    value, _ = parse("summary: |\n  one\n\n  ![a](missing.png)\n")
+    assert isinstance(value, YamlMap)
+    location = value.offset_location("summary", value["summary"].index("!["))
+    assert (location.line, location.column) == (4, 3)
+
+
+def test_model_where_counts_offsets_in_the_stripped_text() -> None:
+    from flashgen.reader import FieldLocations
+
+    value, _ = parse("summary: |\n\n  see ![a](b.png)\ncorrect: ['  six x', 7]\n")
+    assert isinstance(value, YamlMap)
+    where = FieldLocations(value)
+    assert where["summary"].line == 1
+    located = where.locate("summary", "see ![a](b.png)".index("!"))
+    assert (located.line, located.column) == (3, 7)
+    item = where.locate("correct", "six x".rindex("x"), index=0)
+    assert (item.line, item.column) == (4, 18)
+    assert where.locate("correct", 0, index=1) == value["correct"].item_location(1)

@@ -23,7 +23,7 @@ from flashgen.diagnostics import CourseError
 from flashgen.graph import prerequisite_map
 from flashgen.model import MultipleChoice, TrueFalse
 from flashgen.typst_markup import ResultCache, load_formula_cache
-from support import concept_yaml, write_course
+from support import concept_yaml, require_cjk_font, write_course
 
 HERE = Path(__file__).parent
 SEED_COURSE = HERE.parent / "cards"
@@ -171,6 +171,7 @@ def test_guide_follows_prerequisites_and_has_contents_and_page_numbers(seed_buil
 
 
 def test_special_characters_math_code_and_non_latin_text(tmp_path) -> None:
+    require_cjk_font()
     result = build(SPECIAL_COURSE, tmp_path, only=("pdf",))
     cards = " ".join(flat(p) for p in pypdf.PdfReader(tmp_path / "pdf-special-cards.pdf").pages)
     guide = " ".join(flat(p) for p in pypdf.PdfReader(tmp_path / "pdf-special-guide.pdf").pages)
@@ -254,7 +255,8 @@ def test_cli_only_pdf_and_only_apkg(tmp_path) -> None:
         "pdf-special-cards.pdf",
         "pdf-special-guide.pdf",
     ]
-    result = runner.invoke(main, ["build", str(SPECIAL_COURSE), "-o", str(out), "--only", "apkg"])
+    course = shutil.copytree(SPECIAL_COURSE, tmp_path / "course")  # the build keeps a ledger
+    result = runner.invoke(main, ["build", str(course), "-o", str(out), "--only", "apkg"])
     assert result.exit_code == 0, result.output
     assert (out / "pdf-special.apkg").exists()
     bad = runner.invoke(main, ["build", str(SPECIAL_COURSE), "--card-size", "huge"])
@@ -320,6 +322,7 @@ def test_guide_draws_the_previews_concept_map(seed_build) -> None:
 
 
 def test_concept_map_with_a_chinese_title(tmp_path) -> None:
+    require_cjk_font()
     course = tmp_path / "course"
     shutil.copytree(SPECIAL_COURSE, course)
     after = course / "basics" / "after.yaml"
@@ -399,3 +402,63 @@ def test_formula_cache_is_trusted_and_rejected_formulas_still_warn(tmp_path) -> 
     result = pdf.render_pdfs(study, SPECIAL_COURSE, 0, kinds=("cards",), cache_dir=cache)
     text = " ".join(flat(p) for p in pypdf.PdfReader(io.BytesIO(result.files["cards"])).pages)
     assert "CACHEDMATH" in text
+
+
+STUDY_AIDS_COURSE = HERE / "courses" / "pdf-study-aids"
+
+
+@pytest.fixture(scope="module")
+def study_aids(tmp_path_factory) -> dict[str, str]:
+    """The text of both PDFs of the pdf-study-aids course, page breaks kept as line breaks."""
+    output = tmp_path_factory.mktemp("aids")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        patch.setenv("FLASHGEN_CACHE_DIR", str(output / "cache"))
+        build(STUDY_AIDS_COURSE, output, only=("pdf",))
+    return {
+        kind: "\n".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+        for kind, path in (
+            ("cards", output / "pdf-study-aids-cards.pdf"),
+            ("guide", output / "pdf-study-aids-guide.pdf"),
+        )
+    }
+
+
+@pytest.mark.parametrize("kind", ["cards", "guide"])
+def test_several_right_answers_say_select_all_that_apply(study_aids, kind) -> None:
+    text = normal(study_aids[kind])
+    # Only the question with two right answers says it, right under the question (as Anki).
+    assert text.count("Select all that apply") == 1
+    assert "Which of these show a frequency distribution? Select all that apply A." in text
+
+
+def test_related_concepts_are_on_the_card_and_in_the_guide(study_aids) -> None:
+    assert "Related: Sampling" in normal(study_aids["cards"])
+    assert re.search(r"Related: Sampling \(p\. \d+\)", normal(study_aids["guide"]))
+
+
+@pytest.mark.parametrize("kind", ["cards", "guide"])
+def test_numbered_lists_keep_the_numbers_the_instructor_wrote(study_aids, kind) -> None:
+    text = normal(study_aids[kind])
+    assert "0. nothing counted yet 1. one value 2. two values" in text
+    assert "3. sort the values 4. count equal neighbours" in text
+
+
+@pytest.mark.parametrize("kind", ["cards", "guide"])
+def test_titles_and_cloze_answers_are_never_hyphenated(study_aids, kind) -> None:
+    course, _ = load_course(STUDY_AIDS_COURSE)
+    whole = {word for concept in course.concepts for word in re.findall(r"\w+", concept.title)}
+    cloze = (STUDY_AIDS_COURSE / "basics" / "frequencies.yaml").read_text()
+    whole |= {word for answer in re.findall(r"::([^}]+)}}", cloze) for word in answer.split()}
+    broken = {a + b for a, b in re.findall(r"(\w+)[\u00ad-]\s*\n\s*(\w+)", study_aids[kind])}
+    assert broken & whole == set()
+    # The course is written so that they would be: its long words do break in running text.
+    assert kind == "guide" or "divided" in broken
+
+
+def test_the_guide_opens_with_the_leitner_page_as_the_readme_says(seed_build) -> None:
+    _, _, guide_pdf = seed_build
+    pages = [flat(page) for page in pypdf.PdfReader(guide_pdf).pages]
+    assert pages[2].startswith("Studying the printed cards with a Leitner box")
+    readme = normal((HERE.parent / "README.md").read_text(encoding="utf-8"))
+    assert "The study guide opens, after its contents, with a page on reviewing" in readme

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import json
+import os
 import re
 import time
 import urllib.error
@@ -107,11 +108,11 @@ def test_missing_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "anki" else real(name, *a)
     )
-    with pytest.raises(preview.PreviewUnavailable, match=re.escape("flashgen[preview]")):
+    with pytest.raises(preview.PreviewUnavailable, match=re.escape("pip install '.[preview]'")):
         preview.build_preview(write_preview_course(tmp_path / "c"), tmp_path / "p")
     result = CliRunner().invoke(main, ["preview", str(tmp_path / "c"), "-o", str(tmp_path / "p")])
     assert result.exit_code == 4
-    assert "pip install 'flashgen[preview]'" in result.output
+    assert "in the flashgen folder, pip install '.[preview]'" in result.output
 
 
 def test_cli_writes_the_site(tmp_path: Path) -> None:
@@ -181,3 +182,13 @@ def test_serve_rebuilds_and_survives_errors(tmp_path: Path) -> None:
 
 
 BETA_REST = "chapter: basics\nprerequisites: [alpha]\nsummary: Back again.\n"
+
+
+def test_site_can_be_copied_to_a_web_server(site: Path) -> None:
+    """Folders and files get the usual permissions (readable by all, less the umask), not the
+    private 0700 of a temporary folder: a web server copying the site must be able to read it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (site, *site.rglob("*")):
+        usual = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert path.stat().st_mode & 0o777 == usual, path

@@ -75,15 +75,16 @@ def test_prerequisite_graph_is_acyclic(seed: Course) -> None:
             assert position[prerequisite] < position[concept.id]
 
 
-def test_at_least_ten_concepts_each_with_a_summary_and_two_questions(seed: Course) -> None:
-    assert len(seed.concepts) >= 10
+def test_at_least_18_concepts_and_60_questions_each_concept_with_two(seed: Course) -> None:
+    assert len(seed.concepts) >= 18
+    assert sum(len(c.questions) for c in seed.concepts) >= 60
     for concept in seed.concepts:
         assert concept.summary.strip(), concept.id
         assert len(concept.questions) >= 2, concept.id
 
 
 #: The concepts that start the course; every other concept must name its prerequisites.
-FOUNDATIONS = {"autoregressive-generation", "contextual-representations"}
+FOUNDATIONS = {"autoregressive-generation", "self-attention"}
 
 
 def test_every_concept_except_the_foundations_has_prerequisites(seed: Course) -> None:

@@ -11,6 +11,7 @@ import typst
 
 from flashgen.diagnostics import Location
 from flashgen.typst_markup import TypstRenderer, escape
+from support import require_cjk_font
 
 HOOKS = """
 #let fg-blank(hint) = [(BLANK:#hint)]
@@ -52,6 +53,8 @@ def render(text: str, **options: object) -> tuple[str, TypstRenderer]:
     ],
 )
 def test_escaped_text_prints_exactly(text: str) -> None:
+    if "中" in text:
+        require_cjk_font()
     markup = escape(text)
     assert typeset_text(markup).replace("\n", " ").strip() == text
 
@@ -144,3 +147,10 @@ def test_fast_path_agrees_with_markdown_it() -> None:
             for cloze in (None, "front", "back"):
                 fast, full = _both_paths(text, inline, cloze)
                 assert fast == full, (text, cloze)
+
+
+@pytest.mark.parametrize("start", [0, 1, 7])
+def test_a_numbered_list_starts_where_the_instructor_started_it(start: int) -> None:
+    markup, _ = render(f"{start}. first\n{start + 1}. second\n")
+    assert f"start: {start}," in markup
+    assert typeset_text(markup).split() == [f"{start}.", "first", f"{start + 1}.", "second"]

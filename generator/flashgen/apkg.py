@@ -16,7 +16,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,7 +30,7 @@ from .cards import StudySet
 from .identity import deck_id, letters
 from .markdown import HtmlRenderer
 from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
-from .notetypes import FIELDS, build_note_types
+from .notetypes import FIELDS, build_note_types, stable_id
 
 # genanki warns about HTML it does not recognise; fields here are already sanitised.
 warnings.filterwarnings("ignore", module="genanki")
@@ -43,9 +43,10 @@ def deck_name(*titles: str) -> str:
 
 #: One concept's notes as far as they depend on its own file and the course id only: rendered
 #: title and summary HTML, the concept note's GUID and card code, and for each question
-#: ``(kind, guid, code, leading fields)`` (every field before Context, CardCode, Reserved).
-#: Plain tuples and strings, so that the build cache can store it with :mod:`marshal`.
-ConceptNotes = tuple[str, str, str, str, tuple[tuple[str, str, str, tuple[str, ...]], ...]]
+#: ``(kind, guid, code, leading fields, question id)`` (the leading fields: every field before
+#: Context, CardCode, Reserved). Plain tuples and strings, so that the build cache can store it
+#: with :mod:`marshal`.
+ConceptNotes = tuple[str, str, str, str, tuple[tuple[str, str, str, tuple[str, ...], str], ...]]
 
 #: The fields every note type ends with; the course-level parts filled in by :func:`assemble`.
 _TRAILING = ("Context", "CardCode", "Reserved")
@@ -88,7 +89,7 @@ def render_concept(concept: Concept, course_id: str, html: HtmlRenderer) -> Conc
         elif isinstance(question, Cloze):
             values |= {"Text": md(question.text, base)}
         leading = tuple(values[name] for name in FIELDS[question.kind][: -len(_TRAILING)])
-        questions.append((question.kind, guid, code, leading))
+        questions.append((question.kind, guid, code, leading, question.id))
     return (
         md(concept.title, base, inline=True),
         md(concept.summary, base),
@@ -124,8 +125,14 @@ class AnkiPackage:
 
     models: dict[str, genanki.Model]
     parent: tuple[int, str]
-    #: ``(deck id, deck name, notes)``; a note is ``(kind, guid, fields, tags, due)``.
-    decks: list[tuple[int, str, list[tuple[str, str, list[str], str, int]]]]
+    #: ``(deck id, deck name, notes)``. As assembled, a note is ``(kind, guid, fields, tags,
+    #: due, (concept id, question id or ""))``; :func:`flashgen.ledger.publish` replaces the
+    #: last item with the note's modification time, which :func:`write_apkg` needs.
+    decks: list[tuple[int, str, list[tuple[Any, ...]]]]
+    #: Each note type's modification time (set by :func:`flashgen.ledger.publish`).
+    model_mods: dict[str, int] = field(default_factory=dict)
+    #: The course's deck-options preset: ``(id, name)``.
+    preset: tuple[int, str] | None = None
 
 
 def assemble(
@@ -150,9 +157,16 @@ def assemble(
         return f'<ul class="fg-links">{items}</ul>' if items else ""
 
     chapters = {chapter.id: chapter for chapter in course.chapters}
+    from .ledger import chapter_deck_leaf
+
+    count = len(course.chapters)
     decks = {
-        chapter.id: (deck_id(course, chapter.id), deck_name(course.title, chapter.title), [])
-        for chapter in course.chapters
+        chapter.id: (
+            deck_id(course, chapter.id),
+            deck_name(course.title, chapter_deck_leaf(index, count, chapter.title)),
+            [],
+        )
+        for index, chapter in enumerate(course.chapters)
     }
     prefix = {
         chapter.id: f"{escape(course.title)} › {escape(chapter.title)} › "
@@ -184,19 +198,24 @@ def assemble(
             code,
             "",
         ]
-        deck_notes.append(("concept", guid, fields, tag_text, position))
+        deck_notes.append(("concept", guid, fields, tag_text, position, (concept.id, "")))
         position += 1
-        for kind, question_guid, question_code, leading in questions:
+        for kind, question_guid, question_code, leading, question_id in questions:
             fields = [*leading, context, question_code, ""]
-            deck_notes.append((kind, question_guid, fields, tag_text, position))
+            deck_notes.append(
+                (kind, question_guid, fields, tag_text, position, (concept.id, question_id))
+            )
             position += 1
-    return AnkiPackage(models, (deck_id(course), deck_name(course.title)), list(decks.values()))
+    preset = (stable_id("flashgen-preset", course.id), f"{deck_name(course.title)} (flashgen)")
+    return AnkiPackage(
+        models, (deck_id(course), deck_name(course.title)), list(decks.values()), preset=preset
+    )
 
 
 def build_package(study: StudySet, env: jinja2.Environment) -> tuple[AnkiPackage, HtmlRenderer]:
     """The deck of a study set; the renderer returned holds the media files it references."""
     course = study.course
-    models = build_note_types(env)
+    models = build_note_types(env, course.id)
     html = HtmlRenderer(course.root)
     notes: dict[str, ConceptNotes] = {}
     for concept in course.concepts:
@@ -260,8 +279,8 @@ def write_apkg(package: AnkiPackage, media: dict[str, Path], path: Path, timesta
             connection.execute("PRAGMA journal_mode=OFF")
             connection.execute("PRAGMA synchronous=OFF")
             cursor = connection.cursor()
-            indexes = _write_collection(cursor, decks, timestamp)
-            _insert_notes(cursor, package, itertools.count(timestamp * 1000), int(timestamp))
+            indexes = _write_collection(cursor, decks, timestamp, package)
+            _insert_notes(cursor, package, itertools.count(timestamp * 1000))
             cursor.executescript(indexes)
             connection.commit()
         except sqlite3.Error as error:  # a full disk or file-size limit shows up here first
@@ -281,7 +300,9 @@ def write_apkg(package: AnkiPackage, media: dict[str, Path], path: Path, timesta
                 _add(archive, number, media[name].read_bytes(), date)
 
 
-def _write_collection(cursor: sqlite3.Cursor, decks: list[genanki.Deck], timestamp: int) -> str:
+def _write_collection(
+    cursor: sqlite3.Cursor, decks: list[genanki.Deck], timestamp: int, package: AnkiPackage
+) -> str:
     """The schema and the ``col`` row exactly as ``genanki.Package.write_to_db`` leaves them.
 
     genanki re-reads, updates and re-writes the whole decks and note-types JSON once per deck,
@@ -304,24 +325,52 @@ def _write_collection(cursor: sqlite3.Cursor, decks: list[genanki.Deck], timesta
     decks_json = json.loads(decks_text)
     for deck in decks:
         decks_json[str(deck.deck_id)] = deck.to_json()
+    model_mods = {model.model_id: package.model_mods.get(kind, timestamp)
+                  for kind, model in package.models.items()}  # fmt: skip
     models_json: dict[Any, Any] = json.loads(models_text)
     with_models = [deck for deck in decks if deck.models]
     if len(with_models) >= 2:
         for model_id, model in with_models[-2].models.items():
             models_json[str(model_id)] = json.loads(
-                json.dumps(model.to_json(timestamp, with_models[-2].deck_id))
+                json.dumps(model.to_json(model_mods[model_id], with_models[-2].deck_id))
             )
     if with_models:
         for model_id, model in with_models[-1].models.items():
-            models_json[model_id] = model.to_json(timestamp, with_models[-1].deck_id)
+            models_json[model_id] = model.to_json(model_mods[model_id], with_models[-1].deck_id)
+    if package.preset is not None:
+        _add_preset(cursor, decks_json, package.preset, timestamp)
     cursor.execute("UPDATE col SET decks = ?", (json.dumps(decks_json),))
     cursor.execute("UPDATE col SET models = ?", (json.dumps(models_json),))
     return ";\n".join(indexes) + ";"
 
 
-def _insert_notes(
-    cursor: sqlite3.Cursor, package: AnkiPackage, ids: Iterator[int], mod: int
+def _add_preset(
+    cursor: sqlite3.Cursor, decks_json: dict[str, Any], preset: tuple[int, str], timestamp: int
 ) -> None:
+    """The course's deck-options preset, used by every deck of the course: new cards gathered
+    by ascending position (the learning order) and shown in that order. Anki applies it only
+    when the student ticks "Import deck presets"; otherwise the deck names' order serves."""
+    (dconf_text,) = cursor.execute("SELECT dconf FROM col").fetchone()
+    dconf = json.loads(dconf_text)
+    config = json.loads(json.dumps(dconf["1"]))
+    preset_id, name = preset
+    config.update(
+        id=preset_id,
+        name=name,
+        mod=timestamp,
+        usn=-1,
+        newGatherPriority=1,  # NEW_CARD_GATHER_PRIORITY_LOWEST_POSITION
+        newSortOrder=1,  # NEW_CARD_SORT_ORDER_NO_SORT: "order gathered"
+    )
+    config["new"] = {**config.get("new", {}), "order": 1}  # new cards by due (position)
+    dconf[str(preset_id)] = config
+    for deck in decks_json.values():
+        if deck.get("dyn", 0) == 0 and str(deck.get("id")) != "1":
+            deck["conf"] = preset_id
+    cursor.execute("UPDATE col SET dconf = ?", (json.dumps(dconf),))
+
+
+def _insert_notes(cursor: sqlite3.Cursor, package: AnkiPackage, ids: Iterator[int]) -> None:
     """Every note and card, in deck order: the rows genanki's ``Note.write_to_db`` writes."""
     cards_of = {kind: _card_ords(model) for kind, model in package.models.items()}
     model_ids = {kind: model.model_id for kind, model in package.models.items()}
@@ -329,7 +378,7 @@ def _insert_notes(
     note_rows: list[tuple[object, ...]] = []
     card_rows: list[tuple[object, ...]] = []
     for deck_number, _, notes in package.decks:
-        for kind, guid, fields, tags, due in notes:
+        for kind, guid, fields, tags, due, mod in notes:
             note_id = next(ids)
             note_rows.append(
                 (note_id, guid, model_ids[kind], mod, -1, tags, "\x1f".join(fields),

@@ -14,6 +14,7 @@ from .atomic import atomic_path
 from .cards import StudySet, study_cards
 from .checks import load_course
 from .diagnostics import CourseError, Diagnostics, Location
+from .ledger import Changes, prepare, write_ledger
 from .templates import template_environment, template_error
 
 OUTPUT_KINDS = ("apkg", "pdf")
@@ -27,6 +28,11 @@ class BuildResult:
     #: :mod:`flashgen.cache`).
     unchanged: list[Path] = field(default_factory=list)
     study: StudySet | None = None
+    #: What a student's re-import of the deck does (``None``: no deck built or it was up to
+    #: date).
+    changes: Changes | None = None
+    #: The publication ledger written (``None``: not written, it already said this).
+    ledger: Path | None = None
 
 
 def build_timestamp(diag: Diagnostics | None = None) -> int:
@@ -58,15 +64,20 @@ def build(
     progress: Callable[[str], None] = lambda step: None,
     paper: str = "a4",
     card_size: str = "eighth",
+    rename_decks: bool = False,
+    update_ledger: bool = True,
 ) -> BuildResult:
     """Check the course, then write each requested output atomically.
 
-    Raises :class:`CourseError` (and writes nothing) when the course has errors.
+    The deck follows the course's publication ledger (:mod:`flashgen.ledger`), which is
+    updated, atomically, once the deck is written (``update_ledger=False``: read only, as the
+    preview does). Raises :class:`CourseError` (and writes nothing) when the course or the
+    ledger has errors.
     """
     timestamp = build_timestamp()
     progress("checking")
     if set(only) == {"apkg"}:
-        return _deck_only(course_dir, output_dir, timestamp, progress)
+        return _deck_only(course_dir, output_dir, timestamp, progress, rename_decks, update_ledger)
     # Imported here: typesetting and genanki cost a noticeable share of a no-op rebuild.
     from . import apkg, pdf
 
@@ -89,10 +100,15 @@ def build(
             package, notes = apkg.build_package(study, env)
         except jinja2.TemplateError as error:
             raise CourseError(template_error(error)) from None
+        prepared = prepare(package, course, course_dir, timestamp, rename_decks, update_ledger)
+        diag.extend(prepared.publication.diagnostics)
+        result.changes = prepared.publication.changes
         target = output_dir / apkg.apkg_name(course)
         with atomic_path(target) as temporary:
             apkg.write_apkg(package, notes.media, temporary, timestamp)
         result.written.append(target)
+        if update_ledger and write_ledger(prepared.path, prepared.publication.ledger):
+            result.ledger = prepared.path
     if pdfs is not None:
         names = []
         try:
@@ -112,7 +128,12 @@ def build(
 
 
 def _deck_only(
-    course_dir: Path, output_dir: Path, timestamp: int, progress: Callable[[str], None]
+    course_dir: Path,
+    output_dir: Path,
+    timestamp: int,
+    progress: Callable[[str], None],
+    rename_decks: bool,
+    update_ledger: bool,
 ) -> BuildResult:
     """The deck alone, through the build cache: per-file work is cached and parallel, and an
     up-to-date deck is left untouched (see :mod:`flashgen.cache`)."""
@@ -120,12 +141,15 @@ def _deck_only(
 
     reproducible = bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())
     try:
-        deck = build_deck(course_dir, output_dir, timestamp, reproducible, progress)
+        deck = build_deck(
+            course_dir, output_dir, timestamp, reproducible, progress, rename_decks, update_ledger
+        )
     except jinja2.TemplateError as error:
         raise CourseError(template_error(error)) from None
     if deck.course is None or deck.diagnostics.has_errors or deck.target is None:
         raise CourseError(deck.diagnostics)
     result = _DeckResult(course_dir, output_dir, diagnostics=deck.diagnostics)
+    result.changes, result.ledger = deck.changes, deck.ledger
     result.written.append(deck.target)
     if deck.unchanged:
         result.unchanged.append(deck.target)
@@ -151,3 +175,22 @@ class _DeckResult(BuildResult):
     @study.setter
     def study(self, value: StudySet | None) -> None:
         self._study = value
+
+
+def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnostics]:
+    """``flashgen diff``: what importing the next build does to a student who has the last
+    published deck, from the course and its ledger; nothing is written."""
+    from . import apkg
+
+    timestamp = build_timestamp()
+    course, diag = load_course(course_dir)
+    if course is None or diag.has_errors:
+        raise CourseError(diag)
+    study = study_cards(course)
+    try:
+        package, _ = apkg.build_package(study, template_environment(course_dir))
+    except jinja2.TemplateError as error:
+        raise CourseError(template_error(error)) from None
+    prepared = prepare(package, course, course_dir, timestamp, rename_decks, announce=False)
+    diag.extend(prepared.publication.diagnostics)
+    return prepared.publication.changes, diag

@@ -39,6 +39,12 @@ from typing import Any
 from . import __version__
 from .atomic import atomic_path
 from .checks import check_concept_images, check_links
+from .coursefiles import (
+    MAX_TEMPLATE_BYTES,
+    CourseFileError,
+    read_course_file,
+    read_regular_file,
+)
 from .diagnostics import Diagnostics, Location
 from .graph import learn_after, learning_order
 from .loader import MAX_FILE_BYTES
@@ -152,12 +158,10 @@ def process_file(
     diag = Diagnostics()
     sig = digest = data = None
     try:
-        with open(path, "rb") as handle:
-            stat = os.fstat(handle.fileno())  # before reading: a later write shows up
-            if stat.st_size <= MAX_FILE_BYTES:
-                data = handle.read()
-                sig, digest = _signature(stat), hashlib.sha256(data).hexdigest()
-    except OSError:
+        stat = os.stat(path)  # before reading: a later write shows up
+        data = read_regular_file(path, MAX_FILE_BYTES, "file")
+        sig, digest = _signature(stat), hashlib.sha256(data).hexdigest()
+    except (OSError, CourseFileError):
         data = None  # read_concept_file reports it
     concept, chapter = read_concept_file(path, diag, data)
     light = notes = quality = None
@@ -455,14 +459,19 @@ def _has_errors(record: tuple[Any, ...]) -> bool:
 
 def _file_digest(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_regular_file(path, MAX_FILE_BYTES, "file")).hexdigest()
+    except CourseFileError:
         return ""
 
 
 def check(root: Path) -> tuple[LightCourse | None, Diagnostics]:
-    """``flashgen check``: the same diagnostics as ``load_course``, faster on big courses."""
+    """``flashgen check``: the same diagnostics as ``load_course``, faster on big courses;
+    and the course's own templates (:mod:`flashgen.template_checks`)."""
+    from .template_checks import check_templates
+
     result, _ = read_records(root)
+    if result.course is not None:
+        result.diagnostics.extend(check_templates(root))
     return result.course, result.diagnostics
 
 
@@ -475,6 +484,8 @@ class DeckBuild:
     diagnostics: Diagnostics
     target: Path | None = None
     unchanged: bool = False
+    changes: Any = None
+    ledger: Path | None = None
 
 
 def _templates_digest(course_dir: Path) -> str:
@@ -486,7 +497,11 @@ def _templates_digest(course_dir: Path) -> str:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 digest.update(f"{path.relative_to(folder).as_posix()}\x00".encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
+                try:  # a course's file that breaks the rule is reported when it is rendered
+                    data = read_course_file(path, folder, MAX_TEMPLATE_BYTES, "template")
+                except CourseFileError as error:
+                    data = error.message.encode()
+                digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 
@@ -496,6 +511,8 @@ def build_deck(
     timestamp: int,
     reproducible: bool,
     progress: Callable[[str], None] = lambda step: None,
+    rename_decks: bool = False,
+    update_ledger: bool = True,
 ) -> DeckBuild:
     """Check the course and write its .apkg into ``output_dir`` unless it is up to date.
 
@@ -505,6 +522,10 @@ def build_deck(
     After any change the deck is rebuilt whole, every note with the new time, so that Anki
     updates the notes on import. Nothing is written (not even the cache) when the course has
     errors.
+
+    Modification times, deck names and retired notes come from the course's publication
+    ledger, exactly as in the full build (:func:`flashgen.ledger.prepare`); the ledger's text
+    is part of what the deck depends on, and it is updated once the deck is written.
     """
     context_base = (FORMAT, *_versions())
 
@@ -519,8 +540,10 @@ def build_deck(
     if course is None or diag.has_errors:
         return build
     from .apkg import apkg_name
+    from .ledger import ledger_path, prepare, write_ledger
 
     target = build.target = output_dir / apkg_name(course)  # type: ignore[arg-type]
+    ledger_file = ledger_path(course_dir)
     index = {
         name: _without_notes(record)
         for name, record in zip(result.names, result.records, strict=True)
@@ -536,11 +559,20 @@ def build_deck(
                 timestamp if reproducible else None,
                 [(str(p), r[_DIGEST]) for p, r in zip(result.paths, result.records, strict=True)],
                 [_media_digest(r) for r in result.records if r[_MEDIA]],
+                rename_decks,
             )
         ).encode()
     ).hexdigest()
+
+    def output_key(ledger_digest: str) -> str:
+        return hashlib.sha256(f"{key}\x00{ledger_digest}".encode()).hexdigest()
+
     previous = store.outputs.get(target.name) if store is not None else None
-    if store is not None and previous is not None and previous[0] == key:
+    if (
+        store is not None
+        and previous is not None
+        and previous[0] == output_key(_file_digest(ledger_file))
+    ):
         try:
             same = tuple(previous[1]) == _signature(os.stat(target))
         except OSError:
@@ -552,10 +584,15 @@ def build_deck(
             return build
     progress("writing Anki deck")
     package, media = _package(course, course_dir, result, store)
+    prepared = prepare(package, course, course_dir, timestamp, rename_decks, update_ledger)
+    diag.extend(prepared.publication.diagnostics)
+    build.changes = prepared.publication.changes
     with atomic_path(target) as temporary:
         from .apkg import write_apkg
 
         write_apkg(package, media, temporary, timestamp)
+    if update_ledger and write_ledger(prepared.path, prepared.publication.ledger):
+        build.ledger = prepared.path
     if store is not None:
         cached = store.notes()
         notes = {}
@@ -566,7 +603,9 @@ def build_deck(
                 if rendered is not None:
                     notes[digest] = rendered
         with contextlib.suppress(OSError):
-            store.outputs = {target.name: (key, _signature(os.stat(target)))}
+            store.outputs = {
+                target.name: (output_key(_file_digest(ledger_file)), _signature(os.stat(target)))
+            }
         store.save(index, notes)
     return build
 
@@ -617,7 +656,7 @@ def _package(
             media[name] = Path(file)
     order = learning_order(course)  # type: ignore[arg-type]
     after = learn_after(course, order)  # type: ignore[arg-type]
-    models = build_note_types(template_environment(course_dir))
+    models = build_note_types(template_environment(course_dir), course.id)
     html = HtmlRenderer(course.root)
     package = assemble(course, order, notes, after, models, html)  # type: ignore[arg-type]
     media.update(html.media)

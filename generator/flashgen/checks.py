@@ -8,7 +8,6 @@ from pathlib import Path
 
 from .diagnostics import Diagnostics, Location, display_path
 from .graph import find_cycles
-from .markdown import image_references, is_remote
 from .model import Concept, Course, MultipleChoice
 
 #: Did-you-mean lookups scan every id; past this many unknown ids, skip the hint.
@@ -142,50 +141,91 @@ MARKDOWN_KEYS = ("question", "statement", "front", "back", "text", "explanation"
 
 
 def _check_images(course: Course, diag: Diagnostics) -> None:
-    """Every image must be a file inside the course folder, written as Markdown."""
+    """Every concept's Markdown: images, HTML, nesting (see :mod:`flashgen.markup_check`)."""
     root = course.root.resolve()
     for concept in course.concepts:
         check_concept_images(concept, root, diag)
 
 
 def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> bool:
-    """:func:`_check_images` for one concept (``root`` resolved); whether it names any image.
+    """Check the Markdown of every text of a concept (``root`` resolved): images, HTML and
+    nesting (see :mod:`flashgen.markup_check`); return whether it names any image.
 
     A concept that names images is never served from the build cache: the image files can
     change, appear or vanish without its own file changing.
     """
-    texts = [concept.title, concept.summary]
-    for question in concept.questions:
-        texts.extend(getattr(question, key, None) or "" for key in MARKDOWN_KEYS)
-        if isinstance(question, MultipleChoice):
-            texts.extend(question.choices)
-    joined = "\n".join(texts)
-    if "![" not in joined and "<img" not in joined.lower():
-        return False  # the common case, decided without computing a single location
+    from .markup_check import image_problem, scan
+
     base = concept.path.parent
     found = False
+    source = _Source(concept.path)
     for text, location in _markdown_fields(concept):
-        found = found or "![" in text
-        if "<img" in text.lower():
+        findings, images = scan(text)
+        for finding in findings:
+            where = source.locate(location, text, finding.snippet, finding.line)
+            (diag.error if finding.severity == "error" else diag.warning)(where, finding.message)
+        for image in images:
             found = True
-            diag.error(
-                location,
-                "write images as Markdown, ![description](path/to/image.png), not <img>",
-            )
-        for src in image_references(text):
-            if is_remote(src):
-                diag.error(
-                    location,
-                    f"image '{src}' is not a file in the course; download it "
-                    "into the course folder (cards must work offline)",
-                )
-                continue
-            target = (base / src).resolve()
-            if not target.is_relative_to(root):
-                diag.error(location, f"image '{src}' is outside the course folder")
-            elif not target.is_file():
-                diag.error(location, f"image '{src}' not found (looked for {target})")
+            problem = image_problem(image.src, base, root)
+            if problem:
+                diag.error(source.locate(location, text, image.snippet), problem)
     return found
+
+
+class _Source:
+    """Finds where a piece of a text field is written in its file.
+
+    A field's value starts at a known line and column; the piece is looked for in the file from
+    there (the n-th time a piece is asked for in one field, its n-th occurrence), so that a
+    message points at the tag, path or link it is about, in any YAML style the text is written
+    in. A piece not found as written (escaped in a double-quoted string) is reported at the
+    start of its line in the text, or of the value.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._text: str | None = None
+        self._line_starts: list[int] = []
+        self._cursors: dict[tuple[Location, str], int] = {}
+
+    def _load(self) -> str:
+        if self._text is None:
+            try:
+                self._text = self.path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+            except (OSError, UnicodeDecodeError):
+                self._text = ""
+            starts = [0]
+            starts.extend(i + 1 for i, char in enumerate(self._text) if char == "\n")
+            self._line_starts = starts
+        return self._text
+
+    def locate(self, where: Location, text: str, snippet: str, line: int | None = None) -> Location:
+        if where.path != self.path or where.line <= 0:
+            return where
+        source = self._load()
+        if where.line > len(self._line_starts):
+            return where
+        start = self._line_starts[where.line - 1] + max(where.column - 1, 0)
+        if snippet:
+            key = (where, snippet)
+            found = source.find(snippet, self._cursors.get(key, start))
+            if found != -1:
+                self._cursors[key] = found + len(snippet)
+                return self._location(found)
+        if line is not None:
+            number = where.line + line + (1 if source[start : start + 1] in "|>" else 0)
+            if number <= len(self._line_starts):
+                offset = self._line_starts[number - 1]
+                while source[offset : offset + 1] in (" ", "\t"):
+                    offset += 1
+                return self._location(offset)
+        return where
+
+    def _location(self, offset: int) -> Location:
+        import bisect
+
+        index = bisect.bisect_right(self._line_starts, offset) - 1
+        return Location(self.path, index + 1, offset - self._line_starts[index] + 1)
 
 
 def load_course(root: Path, exclude: tuple[Path, ...] = ()) -> tuple[Course | None, Diagnostics]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -13,13 +14,15 @@ from .build import OUTPUT_KINDS
 from .build import build as run_build
 from .checks import load_course
 from .diagnostics import CourseError, Diagnostics, plural
+from .discovery import find_course
 from .progress import StepBar
 from .progress import wanted as progress_wanted
+from .reader import COURSE_FILE
 from .schema import QUESTION_TYPES
 
 COURSE_DIR = click.argument(
     "course_dir",
-    default="cards",
+    required=False,
     type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
 )
 
@@ -33,24 +36,27 @@ OUTPUT_FORMAT = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80})
 @click.version_option(__version__, "-V", "--version", prog_name="flashgen")
 def main() -> None:
     """Turn a course kept as YAML files into an Anki deck and printable flashcards.
 
     A course is a folder holding course.yaml (id, title, chapters) and one YAML file per
     concept, each naming the concepts to learn before it, with questions about it. Every
-    command takes the course folder as its argument (default: ./cards).
+    command takes the course folder as its argument; without it, the course is the nearest
+    folder at or above the working folder that holds course.yaml (or a cards/ folder that
+    does), as git finds its repository.
 
     \b
     The loop:
-      flashgen init my-course               start a new course (passes check, builds)
-      flashgen new concept kv-cache --chapter ch1 --after attention --course my-course
-      flashgen check my-course              every problem, located: path:line:col
-      flashgen preview --serve my-course    every card as Anki shows it, live in a browser
-      flashgen build my-course              output/<id>.apkg, -cards.pdf, -guide.pdf
+      flashgen init my-course     start a new course (passes check, builds)
+      cd my-course                commands find the course from inside it
+      flashgen new concept kv-cache --chapter ch1 --after spaced-repetition
+      flashgen check              every problem, located: path:line:col
+      flashgen preview --serve    every card as Anki shows it, live in a browser
+      flashgen build              output/<id>.apkg, -cards.pdf, -guide.pdf
     \b
-    Format: docs/format.md. Run `flashgen COMMAND --help` for each command's options.
+    Format: docs/format.md. Each command's options: flashgen COMMAND --help.
     """
 
 
@@ -62,8 +68,8 @@ def main() -> None:
     is_flag=True,
     help="Fail (exit status 1) on warnings too, for CI; see docs/quality.md to silence one.",
 )
-def check(course_dir: Path, output_format: str, strict: bool) -> None:
-    """Check the course in COURSE_DIR (default: cards) and report every problem.
+def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
+    """Check the course in COURSE_DIR and report every problem.
 
     Each problem is printed as `path:line:column: error|warning: message`. Errors are
     things that must be fixed before building (YAML syntax, unknown or missing keys, wrong
@@ -80,7 +86,13 @@ def check(course_dir: Path, output_format: str, strict: bool) -> None:
     """
     from .cache import check as check_files  # load_course's checks, file by file in parallel
 
+    course_dir, _ = course_for(course_dir)
+
     course, diag = check_files(course_dir)
+    if course is not None and not diag.has_errors:
+        from .ledger import check_cloze_numbers
+
+        check_cloze_numbers(course_dir, diag)
     if output_format == "json":
         click.echo(diag.render_json())
     else:
@@ -94,6 +106,25 @@ def check(course_dir: Path, output_format: str, strict: bool) -> None:
             click.echo(f"{course_dir}: {diag.summary()}")
     failed = diag.has_errors or (strict and bool(diag.warnings))
     sys.exit(1 if failed else 0)
+
+
+def course_for(course_dir: Path | None, quiet: bool = False) -> tuple[Path, Path]:
+    """The course named on the command line, else the nearest one found upwards from here
+    (announced on standard error); and the folder that default outputs go into."""
+    if course_dir is not None:
+        return course_dir, Path(".")
+    found = find_course()
+    if not found.found:
+        click.echo(
+            f"error: no course here: no {COURSE_FILE} in {Path.cwd()} or a folder above it "
+            f"(nor in a cards/ folder); name the course folder, or start one with "
+            f"`flashgen init DIR`",
+            err=True,
+        )
+        sys.exit(1)
+    if not quiet:
+        click.echo(f"using course {found.course_dir}", err=True)
+    return found.course_dir, found.base
 
 
 def report(diag: Diagnostics) -> None:
@@ -121,10 +152,8 @@ EXIT_WRITE_FAILED = 3
     "-o",
     "--output",
     "output_dir",
-    default="output",
-    show_default=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder to write into (created if missing).",
+    help="Folder to write into (default: output; inside a course, beside course.yaml).",
 )
 @click.option(
     "--only",
@@ -147,30 +176,41 @@ EXIT_WRITE_FAILED = 3
     + "; ".join(f"{name}: {text}" for name, text in CARD_SIZE_CHOICES.items())
     + ".",
 )
+@click.option(
+    "--rename-decks",
+    is_flag=True,
+    help="Give decks the course's current (corrected) titles. Students who imported before "
+    "keep their cards in the old deck and get new cards in the new one.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 def build(
-    course_dir: Path,
-    output_dir: Path,
+    course_dir: Path | None,
+    output_dir: Path | None,
     only: str | None,
     paper: str,
     card_size: str,
+    rename_decks: bool,
     quiet: bool,
 ) -> None:
-    """Check the course in COURSE_DIR (default: cards) and build it into OUTPUT.
+    """Check the course in COURSE_DIR and build it into OUTPUT.
 
     \b
     Writes:
-      OUTPUT/<course-id>.apkg        the Anki deck: import it with File > Import
-      OUTPUT/<course-id>-cards.pdf   flashcards to print double-sided (flip on long
-                                     edge) and cut out; answers land behind questions
-      OUTPUT/<course-id>-guide.pdf   study guide: concept map, concepts in order,
-                                     questions, answer key, Leitner schedule
-      (a course of over 2,000 cards: -cards-<chapter-id>.pdf and -guide-<chapter-id>.pdf
+      OUTPUT/<course-id>.apkg       the Anki deck: import it with File > Import
+      OUTPUT/<course-id>-cards.pdf  flashcards to print double-sided (flip on
+                                    long edge) and cut out
+      OUTPUT/<course-id>-guide.pdf  study guide: reviewing with a Leitner box,
+                                    concept map, concepts in order with their
+                                    questions, answer key
+      (over 2,000 cards: -cards-<chapter-id>.pdf and -guide-<chapter-id>.pdf
       for each chapter instead; see docs/pdf.md)
-    \b
+
     Rebuild and re-import after every edit: notes are matched by their ids, so edited
-    notes update in place, new ones are added, and every review is kept. Set
-    SOURCE_DATE_EPOCH for byte-identical output.
+    notes update in place, new ones are added, and every review is kept. The build keeps
+    COURSE_DIR/flashgen.ledger (commit it): what students already have, so that unchanged
+    notes stay untouched, removed ones are marked retired and deck names stay put
+    (`flashgen diff` shows what the next import does). Set SOURCE_DATE_EPOCH for
+    byte-identical output.
 
     The course is checked first; with any error nothing is written.
 
@@ -178,11 +218,19 @@ def build(
     Exit status: 0 built, 1 the course has errors, 2 bad command line,
     3 an output file could not be written.
     """
+    course_dir, base = course_for(course_dir, quiet)
+    output_dir = output_dir or base / "output"
     kinds = (only,) if only else OUTPUT_KINDS
     try:
         with StepBar(1 + len(kinds), enabled=progress_wanted(quiet)) as progress:
             result = run_build(
-                course_dir, output_dir, kinds, progress, paper=paper, card_size=card_size
+                course_dir,
+                output_dir,
+                kinds,
+                progress,
+                paper=paper,
+                card_size=card_size,
+                rename_decks=rename_decks,
             )
     except CourseError as error:
         report(error.diagnostics)
@@ -202,6 +250,39 @@ def build(
                 click.echo(f"{path} is up to date (nothing changed)")
             else:
                 click.echo(f"wrote {path}")
+        if result.ledger is not None:
+            click.echo(f"wrote {result.ledger} (commit it with the course)")
+        if result.changes is not None:
+            click.echo(result.changes.summary())
+
+
+@main.command()
+@COURSE_DIR
+@OUTPUT_FORMAT
+@click.option("--rename-decks", is_flag=True, help="As `build --rename-decks` would.")
+def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
+    """What importing the next build of COURSE_DIR (default: cards) does to a student who has
+    the last published deck: notes new, updated (and which fields), unchanged and retired,
+    decks renamed, note types changed. Compares the course with its publication ledger
+    (COURSE_DIR/flashgen.ledger, kept by `flashgen build`); writes nothing.
+
+    Exit status: 0, or 1 when the course or its ledger has errors.
+    """
+    import json
+
+    from .build import plan
+
+    try:
+        changes, diag = plan(course_dir, rename_decks)
+    except CourseError as error:
+        report(error.diagnostics)
+        click.echo(f"{course_dir}: {error.diagnostics.summary()}", err=True)
+        sys.exit(1)
+    report(diag)
+    if output_format == "json":
+        click.echo(json.dumps(changes.as_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(changes.render_text())
 
 
 #: Exit status when an optional extra (``flashgen[preview]``) is not installed.
@@ -214,10 +295,9 @@ EXIT_MISSING_EXTRA = 4
     "-o",
     "--output",
     "site_dir",
-    default="output/preview",
-    show_default=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder of the preview site (replaced whole).",
+    help="Folder of the preview site, replaced whole (default: output/preview beside the"
+    " build output).",
 )
 @click.option("--serve", is_flag=True, help="Serve the preview and rebuild it on every change.")
 @click.option(
@@ -228,25 +308,29 @@ EXIT_MISSING_EXTRA = 4
     help="Port for --serve on 127.0.0.1; 0 picks a free one (printed).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
-def preview(course_dir: Path, site_dir: Path, serve: bool, port: int, quiet: bool) -> None:
-    """Show every card of COURSE_DIR (default: cards) as Anki renders it, in a web page.
+def preview(
+    course_dir: Path | None, site_dir: Path | None, serve: bool, port: int, quiet: bool
+) -> None:
+    """Show every card of COURSE_DIR as Anki renders it, in a web page.
 
     Builds the deck, imports it into a throw-away Anki collection with the official `anki`
-    package (install it with: pip install 'flashgen[preview]'), and writes a static site:
+    package (in the flashgen folder: pip install '.[preview]'), and writes a static site:
     OUTPUT/index.html (chapters, concepts in learning order, the concept map) and one page per
     concept with each card's front and back. Click a choice on a quiz front, then "Show answer".
 
-    \b
     With --serve, the site is served on http://127.0.0.1:PORT/ and rebuilt whenever a YAML
     file, image or template changes; open pages reload by themselves. A course with errors
     keeps the last good preview up and shows the errors in the page and here. Ctrl+C stops.
 
     \b
-    Exit status: 0 written, 1 the course has errors, 3 the site could not be written,
-    4 the preview extra is not installed.
+    Exit status: 0 written, 1 the course has errors, 2 bad command line (a busy
+    --port), 3 the site could not be written, 4 the preview extra is not
+    installed.
     """
-    from .preview import PreviewServer, PreviewUnavailable, build_preview, serve_forever
+    from .preview import PortInUse, PreviewServer, PreviewUnavailable, build_preview, serve_forever
 
+    course_dir, base = course_for(course_dir, quiet)
+    site_dir = site_dir or base / "output" / "preview"
     try:
         if serve:
             server = PreviewServer(
@@ -257,6 +341,8 @@ def preview(course_dir: Path, site_dir: Path, serve: bool, port: int, quiet: boo
             return
         with StepBar(4, enabled=progress_wanted(quiet), label="preview") as progress:
             result = build_preview(course_dir, site_dir, progress)
+    except PortInUse as error:
+        raise click.BadParameter(str(error), param_hint="'--port'") from None
     except PreviewUnavailable as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_MISSING_EXTRA)
@@ -294,9 +380,9 @@ def init(directory: Path, course_id: str | None, title: str | None) -> None:
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(
-        f"\nNext:\n  flashgen preview --serve {directory}\n"
-        f"  flashgen new concept my-concept --chapter ch1 --after spaced-repetition "
-        f"--course {directory}"
+        f"\nNext:\n  cd {shlex.quote(str(directory))}\n"
+        "  flashgen preview --serve\n"
+        "  flashgen new concept my-concept --chapter ch1 --after spaced-repetition"
     )
 
 
@@ -327,10 +413,8 @@ def new() -> None:
 @click.option(
     "--course",
     "course_dir",
-    default="cards",
-    show_default=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="The course folder.",
+    help="The course folder (default: the one this folder is in).",
 )
 def new_concept(
     concept_id: str,
@@ -339,7 +423,7 @@ def new_concept(
     title: str | None,
     kinds: tuple[str, ...],
     no_questions: bool,
-    course_dir: Path,
+    course_dir: Path | None,
 ) -> None:
     """Write a concept file CONCEPT_ID.yaml into the chapter's folder.
 
@@ -349,6 +433,7 @@ def new_concept(
     from .scaffold import ScaffoldError
     from .scaffold import new_concept as write_concept
 
+    course_dir, _ = course_for(course_dir)
     prerequisites = [p.strip() for item in after for p in item.split(",") if p.strip()]
     try:
         path = write_concept(
@@ -373,7 +458,7 @@ def new_concept(
     type=click.Choice(["course", "concept"]),
     help="Print one schema to standard output instead of writing files.",
 )
-def schema(course_dir: Path, print_kind: str | None) -> None:
+def schema(course_dir: Path | None, print_kind: str | None) -> None:
     """Write the JSON Schema of course.yaml and of concept files into COURSE_DIR/.flashgen/.
 
     Editors read it through the first line of each YAML file,
@@ -385,6 +470,7 @@ def schema(course_dir: Path, print_kind: str | None) -> None:
     if print_kind:
         click.echo(jsonschema.dumps(jsonschema.schemas()[print_kind]), nl=False)
         return
+    course_dir, _ = course_for(course_dir)
     if not (course_dir / "course.yaml").is_file():
         click.echo(f"error: {course_dir}/course.yaml not found: is this a course folder?", err=True)
         sys.exit(1)
@@ -398,7 +484,7 @@ def schema(course_dir: Path, print_kind: str | None) -> None:
 @main.command()
 @COURSE_DIR
 @OUTPUT_FORMAT
-def stats(course_dir: Path, output_format: str) -> None:
+def stats(course_dir: Path | None, output_format: str) -> None:
     """Count concepts and questions per chapter and type; show foundations, the longest
     prerequisite chain and concepts without questions.
 
@@ -408,6 +494,7 @@ def stats(course_dir: Path, output_format: str) -> None:
 
     from .stats import as_json, course_stats, render_text
 
+    course_dir, _ = course_for(course_dir)
     course, diag = load_course(course_dir)
     if course is None:
         report(diag)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -37,7 +38,7 @@ class Diagnostic:
         line, column = self.location.line, self.location.column
         where = f"{path}:{line}:{column}" if line else str(path)
         rule = f" [{self.rule}]" if self.rule else ""
-        return f"{where}: {self.severity}: {self.message}{rule}"
+        return printable(f"{where}: {self.severity}: {self.message}{rule}")
 
     def as_json(self, relative_to: Path | None = None) -> dict[str, object]:
         data = asdict(self)
@@ -45,11 +46,36 @@ class Diagnostic:
         if not self.rule:
             data.pop("rule")
         return {
-            "path": str(display_path(self.location.path, relative_to)),
+            "path": printable(str(display_path(self.location.path, relative_to))),
             "line": self.location.line,
             "column": self.location.column,
             **data,
+            "message": printable(self.message),
         }
+
+
+#: Unicode categories never printed raw: controls (ESC starts terminal sequences: clearing the
+#: screen, OSC 52 writing the clipboard), format characters (bidi overrides like U+202E that
+#: reorder what is shown), line and paragraph separators, surrogates, unassigned code points.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Cn"})
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could act on a terminal written as an escape
+    (``\\x1b``, ``\\u202e``), so that course text quoted in a message shows as text."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char == " " or unicodedata.category(char) not in _HIDDEN:
+            out.append(char)
+        elif ord(char) < 0x100:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return "".join(out)
 
 
 def display_path(path: Path, relative_to: Path | None = None) -> Path:

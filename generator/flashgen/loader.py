@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .coursefiles import CourseFileError, read_regular_file
 from .diagnostics import Diagnostics, Location
 
 try:
@@ -50,6 +51,8 @@ class YamlMap(dict[str, Any]):
     location: Location
     key_locations: dict[str, Location]
     value_locations: dict[str, Location]
+    #: For each text value, how it was written (see :func:`_text_source`).
+    text_sources: dict[str, TextSource]
 
     def key_location(self, key: str) -> Location:
         return self.key_locations.get(key, self.location)
@@ -57,17 +60,159 @@ class YamlMap(dict[str, Any]):
     def value_location(self, key: str) -> Location:
         return self.value_locations.get(key, self.key_location(key))
 
+    def offset_location(self, key: str, offset: int) -> Location:
+        """Where character ``offset`` of the text value of ``key`` was written in the file."""
+        source = self.text_sources.get(key)
+        value = self.get(key)
+        if source is None or not isinstance(value, str):
+            return self.value_location(key)
+        return locate_offset(self.value_location(key), source, value, offset)
+
 
 class YamlList(list[Any]):
     """A sequence with the location of itself and of each item."""
 
     location: Location
     item_locations: list[Location]
+    #: For each text item, how it was written (``None`` for other items).
+    text_sources: list[TextSource | None]
 
     def item_location(self, index: int) -> Location:
         if 0 <= index < len(self.item_locations):
             return self.item_locations[index]
         return self.location
+
+    def offset_location(self, index: int, offset: int) -> Location:
+        """Where character ``offset`` of the text item ``index`` was written in the file."""
+        if not 0 <= index < len(self) or not isinstance(self[index], str):
+            return self.item_location(index)
+        source = self.text_sources[index]
+        if source is None:
+            return self.item_location(index)
+        return locate_offset(self.item_location(index), source, self[index], offset)
+
+
+#: How a text scalar was written: its style (``""`` plain, ``"'"``, ``'"'``, ``"|"``, ``">"``)
+#: and what locating an offset needs beyond its start: ``None`` for one line written without
+#: escapes, the indentation of a literal block, or else the scalar's source text.
+TextSource = tuple[str, "int | str | None"]
+
+
+def _text_source(node: yaml.ScalarNode, text: str) -> TextSource:
+    style = node.style or ""
+    start, end = node.start_mark, node.end_mark
+    if style == "|":
+        return style, _literal_indent(node.value, text, start.index)
+    if style == ">":
+        return style, text[start.index : end.index]
+    written = text[start.index : end.index] if style or start.line != end.line else ""
+    if start.line == end.line and not ("\\" in written if style == '"' else "''" in written):
+        return style, None
+    return style, written
+
+
+def _literal_indent(value: str, text: str, header: int) -> int:
+    """The indentation of a literal block scalar's content whose header is at ``header``."""
+    number = len(value) - len(value.lstrip("\n"))  # the first line that is not empty
+    if number == len(value):
+        return 0
+    end = value.find("\n", number)
+    line = value[number : end if end >= 0 else len(value)]
+    position = header
+    for _ in range(number + 1):
+        position = text.find("\n", position) + 1
+    end = text.find("\n", position)
+    source_line = text[position : end if end >= 0 else len(text)]
+    return max(0, len(source_line) - len(line))
+
+
+def locate_offset(start: Location, source: TextSource, value: str, offset: int) -> Location:
+    """The location of character ``offset`` of ``value``, a scalar written at ``start``."""
+    style, extra = source
+    offset = max(0, min(offset, len(value)))
+    if style == "|" and isinstance(extra, int):
+        line_start = value.rfind("\n", 0, offset) + 1
+        line = start.line + 1 + value.count("\n", 0, offset)
+        return Location(start.path, line, extra + offset - line_start + 1)
+    if extra is None or isinstance(extra, int):
+        quote = 1 if style in ("'", '"') else 0
+        return Location(start.path, start.line, start.column + quote + offset)
+    if style == ">":
+        line, column = _folded_position(extra, value, offset)
+    else:
+        line, column = _flow_position(extra, style, offset)
+    if line == 0:
+        return Location(start.path, start.line, start.column + column)
+    return Location(start.path, start.line + line, column + 1)
+
+
+def _folded_position(source: str, value: str, offset: int) -> tuple[int, int]:
+    """Line (from the header) and column (from 0) of ``offset`` in a folded block scalar."""
+    found = (1, 0)
+    position = 0
+    for number, line in enumerate(source.split("\n")[1:], start=1):
+        content = line.lstrip(" ")
+        if not content:
+            continue
+        at = value.find(content, position)
+        if at < 0 or at > offset:
+            break
+        found = (number, len(line) - len(content) + offset - at)
+        position = at + len(content)
+    return found
+
+
+_ESCAPE_LENGTHS = {"x": 4, "u": 6, "U": 10}
+
+
+def _flow_position(source: str, style: str, offset: int) -> tuple[int, int]:
+    """Line and column (from 0, relative to the scalar's start) of character ``offset`` of a
+    plain, single- or double-quoted scalar, following YAML's folding and escapes."""
+    quoted = style in ("'", '"')
+    index = 1 if quoted else 0
+    end = len(source) - (1 if quoted else 0)
+    line, column, out = 0, index, 0
+    pending: list[tuple[int, int]] = []  # white space kept only if more text follows
+    while index < end:
+        char = source[index]
+        if char == "\n":
+            pending = []
+            breaks = 0
+            while index < end and source[index] in " \t\n":
+                if source[index] == "\n":
+                    breaks += 1
+                    line, column = line + 1, 0
+                else:
+                    column += 1
+                index += 1
+            out += 1 if breaks == 1 else breaks - 1
+            if out > offset:
+                return line, column
+            continue
+        if char in " \t":
+            pending.append((line, column))
+            index, column = index + 1, column + 1
+            continue
+        for position in pending:
+            if out == offset:
+                return position
+            out += 1
+        pending = []
+        if out >= offset:
+            return line, column
+        width = 1
+        if style == '"' and char == "\\" and index + 1 < end:
+            following = source[index + 1]
+            if following == "\n":  # an escaped line break joins the lines
+                index, line, column = index + 2, line + 1, 0
+                while index < end and source[index] in " \t":
+                    index, column = index + 1, column + 1
+                continue
+            width = _ESCAPE_LENGTHS.get(following, 2)
+        elif style == "'" and char == "'":
+            width = 2
+        index, column, out = index + width, column + width, out + 1
+    return line, column
 
 
 class _Yaml12Resolver(yaml.resolver.BaseResolver):
@@ -147,20 +292,15 @@ def read_text(path: Path, diagnostics: Diagnostics, data: bytes | None = None) -
     ``data`` is the file's content when the caller has already read it (no larger than
     :data:`MAX_FILE_BYTES`).
     """
-    try:
-        if data is None:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                diagnostics.error(
-                    Location(path),
-                    f"file is too large ({size / 1024 / 1024:.1f} MiB; the limit is "
-                    f"{MAX_FILE_BYTES // 1024 // 1024} MiB): split it into several concept files",
-                )
-                return None
-            data = path.read_bytes()
-    except OSError as error:
-        diagnostics.error(Location(path), f"cannot read file: {error.strerror or error}")
-        return None
+    if data is None:
+        try:
+            data = read_regular_file(path, MAX_FILE_BYTES, "file")
+        except CourseFileError as error:
+            message = error.message
+            if message.startswith("file is too large"):
+                message += ": split it into several concept files"
+            diagnostics.error(Location(path), message)
+            return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -209,7 +349,7 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         loader.dispose()
     if node is None:
         return None
-    return _Builder(path, diagnostics).build(node)
+    return _Builder(path, diagnostics, text).build(node)
 
 
 class _TooLarge(Exception):
@@ -221,9 +361,10 @@ class _TooDeep(Exception):
 
 
 class _Builder:
-    def __init__(self, path: Path, diagnostics: Diagnostics):
+    def __init__(self, path: Path, diagnostics: Diagnostics, text: str):
         self.path = path
         self.diagnostics = diagnostics
+        self.text = text
         self.count = 0
 
     def build(self, node: yaml.Node) -> Any:
@@ -257,6 +398,10 @@ class _Builder:
             items = YamlList(self.value(item, depth + 1) for item in node.value)
             items.location = _location(self.path, node.start_mark)
             items.item_locations = [_location(self.path, item.start_mark) for item in node.value]
+            items.text_sources = [
+                _text_source(item, self.text) if isinstance(value, str) else None
+                for item, value in zip(node.value, items, strict=True)
+            ]
             return items
         return self.scalar(node)
 
@@ -265,6 +410,7 @@ class _Builder:
         result.location = _location(self.path, node.start_mark)
         result.key_locations = {}
         result.value_locations = {}
+        result.text_sources = {}
         for key_node, value_node in node.value:
             key_location = _location(self.path, key_node.start_mark)
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -280,7 +426,9 @@ class _Builder:
                     key_location, f"duplicate key '{key}' (first defined on line {first.line})"
                 )
                 continue
-            result[key] = self.value(value_node, depth + 1)
+            value = result[key] = self.value(value_node, depth + 1)
+            if isinstance(value, str):
+                result.text_sources[key] = _text_source(value_node, self.text)
             result.key_locations[key] = key_location
             result.value_locations[key] = _location(self.path, value_node.start_mark)
         return result

@@ -72,15 +72,32 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
-    "span": {"class"},
     "div": {"class"},
     "code": {"class"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+#: The only ``class`` values a field may carry: those flashgen's own renderer writes (a display
+#: formula's ``<div class="math">``, a fenced block's ``<code class="language-python">``). The
+#: ``fg-*`` classes of the card templates (the verdict of a quiz, the choices) never come from
+#: course text, so a course cannot forge them.
+ALLOWED_CLASSES = {"div": re.compile(r"math"), "code": re.compile(r"language-[A-Za-z0-9_+.#-]+")}
 
-_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)")
-_HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
+#: The HTML tags a course may write in its text. Everything else that looks like a tag
+#: (``<mask>``, ``<eos>``, ``<T>``, ``<title>``, ``<script>``) is text and shown as written.
+#: ``<s>`` is left out because it is the start-of-sequence token of many language models
+#: (strike through with ``~~text~~`` or ``<del>``); ``<img>`` because images are written in
+#: Markdown, so that every output checks, packs and prints them the same way.
+RAW_HTML_TAGS = ALLOWED_TAGS - {"s", "img"}
+
+#: Anki's own markup, which Anki would act on wherever it stands in a field: ``[sound:x]``
+#: plays a file, ``[latex]``, ``[$]`` and ``[$$]`` run LaTeX on the student's machine.
+ANKI_MARKUP = re.compile(r"\[(?=sound:|anki:|/?latex\]|/?\$\$?\])", re.IGNORECASE)
+
+_ANKI_MATH = re.compile(r"\[/?\$\$?\]")
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+#: A tag longer than this is not looked for (keeps scanning raw HTML linear).
+_MAX_TAG = 4096
 
 
 @cache
@@ -94,25 +111,129 @@ def parser() -> MarkdownIt:
     # Let every link through to the renderer: the sanitiser then drops unsafe destinations
     # but keeps the link text, instead of markdown-it printing "[text](javascript:...)".
     md.validateLink = lambda url: True  # type: ignore[method-assign]
+    _only_allowed_html(md)
     return md
 
 
-def image_references(text: str) -> list[str]:
-    """Every image source written in ``text`` (Markdown or HTML), without parsing it fully."""
-    if "![" not in text and "<img" not in text.lower():
-        return []
-    return [*_IMAGE.findall(text), *_HTML_IMAGE.findall(text)]
+def raw_tag_allowed(tag: str) -> bool:
+    """Whether ``tag`` (one tag, comment, declaration, ... as written) stays HTML.
+
+    Comments stay (the sanitiser removes them: they are notes for authors); a tag stays when
+    its name is in :data:`RAW_HTML_TAGS`; all else is text.
+    """
+    if tag.startswith("<!--"):
+        return True
+    name = _TAG_NAME.match(tag)
+    return name is not None and name.group(2).lower() in RAW_HTML_TAGS
+
+
+def _only_allowed_html(md: MarkdownIt) -> None:
+    """Make every tag outside :data:`RAW_HTML_TAGS` text, in HTML blocks and inline alike.
+
+    A line starting with such a tag (``<title> of a page``) is then an ordinary paragraph, in
+    which Markdown works as everywhere else; an inline tag becomes text, in every output.
+    """
+    from markdown_it.rules_block.html_block import html_block
+    from markdown_it.rules_inline.html_inline import html_inline
+
+    def block(state: Any, start: int, end: int, silent: bool) -> bool:
+        first = state.src[state.bMarks[start] + state.tShift[start] : state.eMarks[start]]
+        if first.startswith("<") and not raw_tag_allowed(first[:_MAX_TAG]):
+            return False
+        return html_block(state, start, end, silent)
+
+    def inline(state: Any, silent: bool) -> bool:
+        if not html_inline(state, silent):
+            return False
+        if not silent and not raw_tag_allowed(state.tokens[-1].content):
+            tag = state.tokens.pop().content
+            state.pending += tag
+            if "flashgen.text_tags" in state.env:  # recorded for flashgen.markup_check
+                state.env["flashgen.text_tags"].append(tag)
+        return True
+
+    md.block.ruler.at("html_block", block, {"alt": ["paragraph", "reference", "blockquote"]})
+    md.inline.ruler.at("html_inline", inline)
+
+    def anki_math(state: Any, silent: bool) -> bool:
+        """Anki's ``[$]``, ``[$$]``, ``[/$]``, ``[/$$]`` are text (``$`` would start math)."""
+        match = _ANKI_MATH.match(state.src, state.pos)
+        if match is None:
+            return False
+        if not silent:
+            state.pending += match.group()
+        state.pos = match.end()
+        return True
+
+    md.inline.ruler.before("link", "anki_math", anki_math)
+
+    tokenize = md.block.tokenize
+
+    def guarded_tokenize(state: Any, start: int, end: int) -> None:
+        """markdown-it stops at ``maxNesting`` and drops the rest of the text: record where."""
+        if state.level >= md.options["maxNesting"] and "flashgen.too_deep" in state.env:
+            line = state.skipEmptyLines(start)
+            if line < end:
+                state.env["flashgen.too_deep"].append(line)
+        tokenize(state, start, end)
+
+    md.block.tokenize = guarded_tokenize  # type: ignore[method-assign]
+
+
+def raw_html_pieces(html: str) -> list[tuple[bool, str]]:
+    """Raw HTML (an HTML block's content) as ``(is_tag, text)`` pieces, in order."""
+    from markdown_it.common.html_re import HTML_TAG_RE
+
+    pieces: list[tuple[bool, str]] = []
+    start = 0
+    position = html.find("<")
+    while position != -1:
+        match = HTML_TAG_RE.match(html, position, min(len(html), position + _MAX_TAG))
+        if match is None:
+            position = html.find("<", position + 1)
+            continue
+        if match.start() > start:
+            pieces.append((False, html[start : match.start()]))
+        pieces.append((True, match.group()))
+        start = match.end()
+        position = html.find("<", start)
+    if start < len(html):
+        pieces.append((False, html[start:]))
+    return pieces
+
+
+def escape_raw_html(html: str) -> str:
+    """An HTML block with every tag outside :data:`RAW_HTML_TAGS`, and every ``<`` that
+    starts no tag, turned into text."""
+    out = []
+    for is_tag, piece in raw_html_pieces(html):
+        if is_tag and raw_tag_allowed(piece):
+            out.append(piece)
+        else:
+            out.append(piece.replace("<", "&lt;"))
+    return "".join(out)
 
 
 def is_remote(src: str) -> bool:
     return bool(_REMOTE.match(src)) or src.startswith("//")
 
 
+def image_path(src: str) -> str:
+    """The file path an image token's ``src`` names: markdown-it percent-encodes the path
+    written (``<my image.png>`` becomes ``my%20image.png``), and a ``#`` or ``?`` part is no
+    part of a file name."""
+    from urllib.parse import unquote
+
+    if is_remote(src):
+        return src
+    return unquote(src.split("#", 1)[0].split("?", 1)[0])
+
+
 def resolve_image(src: str, base_dir: Path, root: Path) -> Path | None:
     """The file an image reference names, if it exists inside the course folder."""
     if is_remote(src):
         return None
-    path = (base_dir / src.split("#", 1)[0].split("?", 1)[0]).resolve()
+    path = (base_dir / image_path(src)).resolve()
     if not path.is_relative_to(root.resolve()) or not path.is_file():
         return None
     return path
@@ -155,12 +276,13 @@ class HtmlRenderer:
         rules["math_block"] = _math_block_div
         rules["math_block_label"] = _math_block_div
         rules["image"] = self._image
+        rules["html_block"] = _html_block
         return renderer.render(tokens, md.options, env)
 
     def _image(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
         src = str(token.attrs.get("src", ""))
-        alt = escape(token.content or "")
+        alt = escape(alt_text(token))
         path = resolve_image(src, env["base_dir"], self.root)
         if path is None:
             return alt
@@ -170,6 +292,31 @@ class HtmlRenderer:
             self.media[name] = path
         title = f' title="{escape(str(token.attrs["title"]))}"' if "title" in token.attrs else ""
         return f'<img src="{escape(name)}" alt="{alt}"{title}>'
+
+
+def alt_text(image: Token) -> str:
+    """An image's description as plain text: what its Markdown shows, without the markup."""
+    parts: list[str] = []
+
+    def walk(tokens: Sequence[Token]) -> None:
+        for token in tokens:
+            if token.type in ("text", "code_inline", "math_inline", "math_inline_double"):
+                parts.append(token.content)
+            elif token.type in ("softbreak", "hardbreak"):
+                parts.append(" ")
+            elif token.type == "image":
+                walk(token.children or [])
+            elif token.type == "html_inline" and not token.content.startswith("<!--"):
+                continue
+            if token.children and token.type != "image":
+                walk(token.children)
+
+    walk(image.children or [])
+    return "".join(parts)
+
+
+def _html_block(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return escape_raw_html(tokens[idx].content)
 
 
 def _math_inline(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -185,17 +332,34 @@ def _math_block_div(tokens: Sequence[Token], idx: int, options: Any, env: Any) -
 
 
 def sanitize(html: str) -> str:
-    """Keep formatting, drop anything that could run code or load remote content."""
+    """Keep formatting, drop anything that could run code or load remote content, and make
+    Anki's own markup (``[sound:...]``, ``[latex]``) text."""
     import nh3
 
-    return nh3.clean(
+    clean = nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_attribute_filter,
     )
+    return escape_anki_markup(clean)
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if attribute != "class":
+        return value
+    allowed = ALLOWED_CLASSES.get(tag)
+    kept = [name for name in value.split() if allowed is not None and allowed.fullmatch(name)]
+    return " ".join(kept) or None
+
+
+def escape_anki_markup(html: str) -> str:
+    """``html`` with the ``[`` that would start Anki's own markup written as ``&#91;``:
+    the student sees the same text, and Anki neither plays a sound nor runs LaTeX."""
+    return ANKI_MARKUP.sub("&#91;", html) if "[" in html else html
 
 
 def plain_text(html: str) -> str:

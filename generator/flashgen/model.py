@@ -35,8 +35,8 @@ class Question:
     #: Question-quality rules silenced for this question (``allow:``).
     allow: tuple[str, ...]
 
-    def where(self, key: str) -> Location:
-        return self.field_locations.get(key, self.location)
+    def where(self, key: str, offset: int | None = None, index: int | None = None) -> Location:
+        return _where(self.field_locations, self.location, key, offset, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,22 @@ class Cloze(Question):
     text: str
 
 
+def _where(
+    locations: Mapping[str, Location],
+    default: Location,
+    key: str,
+    offset: int | None,
+    index: int | None,
+) -> Location:
+    """Where the value of ``key`` starts or, given ``offset`` (into the text as stored here,
+    of item ``index`` for a list), where that character was written."""
+    if offset is not None or index is not None:
+        locate = getattr(locations, "locate", None)
+        if locate is not None:
+            return locate(key, offset or 0, index)
+    return locations.get(key, default)
+
+
 QUESTION_KINDS: dict[str, type[Question]] = {
     kind.kind: kind for kind in (MultipleChoice, TrueFalse, Basic, Cloze)
 }
@@ -99,8 +115,8 @@ class Concept:
     chapter_location: Location
     field_locations: Mapping[str, Location]
 
-    def where(self, key: str) -> Location:
-        return self.field_locations.get(key, self.location)
+    def where(self, key: str, offset: int | None = None, index: int | None = None) -> Location:
+        return _where(self.field_locations, self.location, key, offset, index)
 
     @property
     def prerequisite_ids(self) -> tuple[str, ...]:

@@ -6,8 +6,12 @@ collection by its id; if the id, the name or the field list changes, Anki treats
 *different* note type, and every re-imported note becomes a conflict instead of an in-place
 update (losing the student's edits or duplicating cards). So:
 
-* ids come from :func:`stable_id` of the note type's *name only*: every course built by any
-  flashgen version shares the same five note types;
+* each course has its own five note types: ids come from :func:`stable_id` of the course id
+  and the kind, names are ``flashgen-<kind> (<course id>)`` (so one course's templates or style
+  never restyle another course's cards); fields and templates carry derived ids as well;
+* a note type's modification time follows the fingerprint of its templates and style in the
+  course's publication ledger (:mod:`flashgen.ledger`), so a template change reaches students
+  and an unchanged note type leaves their own tweaks alone;
 * new information goes into a new field only with a migration plan; ``Reserved`` exists so
   that one more value can be carried without changing the field list.
 
@@ -30,6 +34,7 @@ __all__ = [
     "KINDS",
     "NOTE_TYPE_NAMES",
     "build_note_types",
+    "note_type_name",
     "stable_id",
 ]
 
@@ -100,8 +105,21 @@ _SORT_FIELD: Final[dict[str, str]] = {
 }
 
 
-def build_note_types(env: jinja2.Environment) -> dict[str, genanki.Model]:
+def note_type_name(kind: str, course_id: str | None = None) -> str:
+    """``flashgen-basic (course-id)``: a course's own note types, so that one course's
+    templates or style never restyle another course's cards in a student's collection."""
+    base = NOTE_TYPE_NAMES[kind]
+    return base if course_id is None else f"{base} ({course_id})"
+
+
+def build_note_types(
+    env: jinja2.Environment, course_id: str | None = None
+) -> dict[str, genanki.Model]:
     """Render the card templates found by ``env`` and return one genanki model per kind.
+
+    With ``course_id`` (as every build passes), ids and names are the course's own; fields and
+    the card template carry ids derived from them too, which Anki's "Merge note types" uses
+    to match them should the field list ever have to change.
 
     ``env`` is normally :func:`flashgen.templates.template_environment`, so a course's own
     ``templates/anki/...`` files override flashgen's defaults. The templates are rendered once
@@ -111,14 +129,22 @@ def build_note_types(env: jinja2.Environment) -> dict[str, genanki.Model]:
     css = env.get_template("anki/style.css").render()
     models: dict[str, genanki.Model] = {}
     for kind, fields in FIELDS.items():
-        name = NOTE_TYPE_NAMES[kind]
+        name = note_type_name(kind, course_id)
         front = env.get_template(f"anki/{kind}/front.html").render()
         back = env.get_template(f"anki/{kind}/back.html").render()
+        ids = ("flashgen-note-type", name) if course_id is None else ("flashgen-note-type",
+               course_id, kind)  # fmt: skip
+        template = {"name": CARD_TEMPLATE_NAMES[kind], "qfmt": front, "afmt": back}
+        field_list: list[dict[str, object]] = [{"name": field} for field in fields]
+        if course_id is not None:
+            template["id"] = stable_id(*ids, "template", CARD_TEMPLATE_NAMES[kind])
+            for item in field_list:
+                item["id"] = stable_id(*ids, "field", str(item["name"]))
         models[kind] = genanki.Model(
-            model_id=stable_id("flashgen-note-type", name),
+            model_id=stable_id(*ids),
             name=name,
-            fields=[{"name": field} for field in fields],
-            templates=[{"name": CARD_TEMPLATE_NAMES[kind], "qfmt": front, "afmt": back}],
+            fields=field_list,
+            templates=[template],
             css=css,
             model_type=genanki.Model.CLOZE if kind == "cloze" else genanki.Model.FRONT_BACK,
             sort_field_index=fields.index(_SORT_FIELD[kind]),

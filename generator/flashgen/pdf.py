@@ -221,6 +221,11 @@ def stale_pdfs(
     return found
 
 
+#: The concept card's lists of other concepts, with their labels (as in Anki).
+LINK_LABELS = (("before", "Learn before: "), ("after", "Learn after: "), ("related", "Related: "))
+#: Said under a multiple-choice question with several right answers (as in Anki).
+SEVERAL = "Select all that apply"
+
 KIND_LABELS = {
     "concept": "Concept",
     "multiple-choice": "Multiple choice",
@@ -267,6 +272,7 @@ class PdfContent:
                 "summary": self.text(concept.summary, concept, concept.where("summary")),
                 "before": self.links(concept.prerequisite_ids),
                 "after": self.links(self.study.learn_after.get(concept.id, ())),
+                "related": self.links(concept.related_ids),
             }
         where = question.where
         values: dict[str, Any] = {
@@ -291,6 +297,8 @@ class PdfContent:
                 for key, index in zip(keys, order, strict=True)
             ]
             values["answer"] = " ".join(c["letter"] for c in values["choices"] if c["correct"])
+            # As in Anki: several right answers are announced on the front.
+            values["several"] = correct > 1
         elif isinstance(question, TrueFalse):
             values["statement"] = self.text(question.statement, concept, where("statement"))
             values["answer"] = question.answer
@@ -489,7 +497,7 @@ def estimate_fit(
     if kind == "concept":
         links = [
             label + "; ".join(item["title"] for item in fields[key])
-            for key, label in (("before", "Learn before: "), ("after", "Learn after: "))
+            for key, label in LINK_LABELS
             if fields[key]
         ]
         faces = {"front": [fields["title"]], "back": [fields["summary"], *links]}
@@ -497,7 +505,7 @@ def estimate_fit(
         choices = [c["text"] for c in fields["choices"]]
         right = [c["text"] for c in fields["choices"] if c["correct"]]
         faces = {
-            "front": [fields["question"], *choices],
+            "front": [fields["question"], *choices, *([SEVERAL] if fields["several"] else [])],
             "back": ["Answer", *right, fields["explanation"]],
         }
     elif kind == "true-false":
@@ -592,7 +600,7 @@ def guide_data(
             chapters=[part.title], concepts=len(concepts), questions=questions, part=part.title
         )
         for entry in concepts:
-            for item in (*entry["before"], *entry["after"]):
+            for item in (*entry["before"], *entry["after"], *entry["related"]):
                 item["here"] = item["id"] in by_concept
     return data
 

@@ -16,10 +16,13 @@ a broken course keeps the last good preview up and shows the errors in the page.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 import json
+import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -39,10 +42,38 @@ from .diagnostics import CourseError, display_path, plural
 from .model import Concept
 from .templates import default_templates_dir, template_environment
 
-INSTALL_HINT = "pip install 'flashgen[preview]'"
+#: flashgen is installed from its folder (a clone), not from a package index.
+INSTALL_HINT = "in the flashgen folder, pip install '.[preview]'"
 #: Above this many concepts the index draws one concept map per chapter.
 WHOLE_MAP_LIMIT = 150
 LIVE_PREFIX = "/__flashgen__/"
+HOST = "127.0.0.1"
+
+
+class PortInUse(Exception):
+    """The port asked for is taken; the message names it and a free one to try instead."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.free = free_port_after(port)
+        instead = f"try --port {self.free}, or " if self.free else ""
+        super().__init__(
+            f"port {port} on {HOST} is in use (by another program, or another preview); "
+            f"{instead}leave out --port to pick a free one"
+        )
+
+
+def free_port_after(port: int, tries: int = 50) -> int | None:
+    """The first port after ``port`` that nothing listens on, if one is near."""
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, candidate))
+            except OSError:
+                continue
+            return candidate
+    return None
 
 
 class PreviewUnavailable(Exception):
@@ -296,10 +327,15 @@ def build_preview(
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="flashgen-preview-") as scratch_name:
         scratch = Path(scratch_name)
-        result = build_module.build(course_dir, scratch / "deck", only=("apkg",), progress=progress)
+        result = build_module.build(
+            course_dir, scratch / "deck", only=("apkg",), progress=progress, update_ledger=False
+        )
         assert result.study is not None
         apkg = next(path for path in result.written if path.suffix == ".apkg")
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-new-", dir=site_dir.parent))
+        # Not mkdtemp, whose folder is private (0700): the site is meant to be copied to a web
+        # server, so it gets the usual permissions (0755 less the umask) like any new folder.
+        staging = site_dir.with_name(f".{site_dir.name}-new-{os.getpid()}-{time.monotonic_ns()}")
+        staging.mkdir()
         try:
             progress("rendering cards with Anki")
             sides = render_with_anki(apkg, result.study, scratch, staging / "media")
@@ -367,7 +403,12 @@ class PreviewServer:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         handler = _handler_class(self)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        try:
+            self.httpd = ThreadingHTTPServer((HOST, port), handler)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE or port == 0:
+                raise
+            raise PortInUse(port) from None
         self.httpd.daemon_threads = True
 
     @property
@@ -376,7 +417,7 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"http://{HOST}:{self.port}/"
 
     def rebuild(self) -> bool:
         """Build the site; on failure keep the last good one and publish the error."""

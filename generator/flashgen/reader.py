@@ -10,11 +10,12 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import schema
+from .coursefiles import outside_problem
 from .diagnostics import Diagnostics, Location
 from .loader import YamlList, YamlMap, load_yaml
 from .model import (
@@ -255,6 +256,38 @@ def tag_problem(text: str) -> str:
     return ""
 
 
+class FieldLocations(Mapping[str, Location]):
+    """Where each value of a mapping starts, and where any character of its text was written.
+
+    Offsets count in the text as the model stores it (stripped of surrounding white space).
+    """
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: YamlMap):
+        self._mapping = mapping
+
+    def __getitem__(self, key: str) -> Location:
+        return self._mapping.value_locations[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping.value_locations)
+
+    def __len__(self) -> int:
+        return len(self._mapping.value_locations)
+
+    def locate(self, key: str, offset: int, index: int | None = None) -> Location:
+        value = self._mapping.get(key)
+        if isinstance(value, YamlList) and index is not None:
+            item = value[index] if 0 <= index < len(value) else None
+            if not isinstance(item, str):
+                return value.item_location(index)
+            return value.offset_location(index, offset + len(item) - len(item.lstrip()))
+        if not isinstance(value, str):
+            return self._mapping.value_location(key)
+        return self._mapping.offset_location(key, offset + len(value) - len(value.lstrip()))
+
+
 def _require_mapping(value: Any, location: Location, what: str, diag: Diagnostics) -> bool:
     if isinstance(value, YamlMap):
         return True
@@ -307,8 +340,12 @@ def find_course_file(root: Path, diag: Diagnostics) -> Path | None:
         diag.error(Location(root), "is not a folder: give the folder that holds course.yaml")
         return None
     course_file = root / COURSE_FILE
-    if not course_file.is_file():
+    if not os.path.lexists(course_file):
         diag.error(Location(course_file), "course.yaml not found: is this a course folder?")
+        return None
+    problem = outside_problem(course_file, root)
+    if problem:
+        diag.error(Location(course_file), problem)
         return None
     return course_file
 
@@ -501,7 +538,7 @@ def read_concept_file(
         path=path,
         location=data.value_location("id"),
         chapter_location=data.value_location("chapter"),
-        field_locations=data.value_locations,
+        field_locations=FieldLocations(data),
     )
     _warn_placeholders(concept, diag)
     return concept, chapter_ref
@@ -627,7 +664,7 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
         common = {"id": values.pop("id"), "explanation": values.pop("explanation"),
                   "allow": values.pop("allow"),
                   "location": item.value_location("id"),
-                  "field_locations": item.value_locations}  # fmt: skip
+                  "field_locations": FieldLocations(item)}  # fmt: skip
         if kind == "multiple-choice":
             question = MultipleChoice(**common, **values)
         elif kind == "true-false":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -237,6 +238,10 @@ def init_course(
     readme.write_text(_course_readme(target, title), encoding="utf-8")
     written.append(readme)
 
+    gitignore = target / ".gitignore"
+    gitignore.write_text("# what flashgen build and preview write\noutput/\n", encoding="utf-8")
+    written.append(gitignore)
+
     vscode = target / ".vscode" / "extensions.json"
     vscode.parent.mkdir(exist_ok=True)
     vscode.write_text(
@@ -247,7 +252,7 @@ def init_course(
 
 
 def _course_readme(target: Path, title: str) -> str:
-    where = display_path(target).as_posix()
+    where = shlex.quote(display_path(target).as_posix())
     return f"""# {title}
 
 A course for flashgen: each concept is one YAML file, and flashgen
@@ -257,17 +262,21 @@ turns the course into an Anki deck.
 | --- | --- |
 | `course.yaml` | the course id and title and its chapters, in teaching order |
 | `<chapter>/<concept>.yaml` | one concept: summary, prerequisites and questions |
-| `.flashgen/*.schema.json` | JSON Schema for editors (refresh with `flashgen schema {where}`) |
+| `.flashgen/*.schema.json` | JSON Schema for editors (refresh with `flashgen schema`) |
 
 ## Work on it
 
+From this folder or any folder inside it, flashgen finds the course by itself:
+
 ```sh
-flashgen new concept my-concept --chapter ch1 --after spaced-repetition --course {where}
-flashgen preview --serve {where}   # every card as students see it, updated as you save
-flashgen check {where}             # every problem, with file and line
-flashgen build {where}             # output/<course-id>.apkg: import it into Anki
-flashgen stats {where}             # concepts and questions per chapter
+flashgen new concept my-concept --chapter ch1 --after spaced-repetition
+flashgen preview --serve   # every card as students see it, updated as you save
+flashgen check             # every problem, with file and line
+flashgen build             # output/<course-id>.apkg: import it into Anki
+flashgen stats             # concepts and questions per chapter
 ```
+
+From elsewhere, name the course: `flashgen check {where}`.
 
 Never change an `id` once students have the deck: Anki matches notes by their ids, so
 reword titles and texts freely but keep ids.

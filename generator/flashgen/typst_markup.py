@@ -44,7 +44,15 @@ from markdown_it.token import Token
 
 from .diagnostics import Location
 from .formula_worker import BackgroundConverter, convert
-from .markdown import ALLOWED_TAGS, fast_paragraphs, media_name, parser, resolve_image
+from .markdown import (
+    alt_text,
+    fast_paragraphs,
+    media_name,
+    parser,
+    raw_html_pieces,
+    raw_tag_allowed,
+    resolve_image,
+)
 
 #: Characters that mean something to Typst markup wherever they stand (always escaped), and
 #: those that mean something only before certain others: ``--`` and ``-?`` (dashes, soft
@@ -69,9 +77,7 @@ CLOZE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
 
 #: Image formats Typst can typeset.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"})
-_TAG = re.compile(r"<[^>]*>")
 _BREAK_TAG = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
-_TAG_NAME = re.compile(r"^</?([a-zA-Z][a-zA-Z0-9]*)")
 
 
 def escape(text: str) -> str:
@@ -344,7 +350,7 @@ class TypstRenderer:
                 if kind == "bullet_list_open":
                     out.append(f"#list(tight: {str(tight).lower()}, ")
                 else:
-                    start = int(token.attrs.get("start", 1) or 1)
+                    start = int(token.attrs.get("start", 1))
                     out.append(f"#enum(tight: {str(tight).lower()}, start: {start}, ")
             elif kind in ("bullet_list_close", "ordered_list_close"):
                 out.append(")\n\n")
@@ -365,9 +371,9 @@ class TypstRenderer:
             elif kind == "hr":
                 out.append("#line(length: 100%, stroke: 0.5pt)\n\n")
             elif kind == "html_block":
-                text = _TAG.sub(" ", token.content).strip()
+                text = _html_block_text(token.content)
                 if text:
-                    out.append(escape(" ".join(text.split())) + "\n\n")
+                    out.append(escape(text) + "\n\n")
             elif kind == "table_open":
                 columns = _table_columns(tokens, index)
                 out.append(f"#table(columns: {columns}, ")
@@ -448,7 +454,7 @@ class TypstRenderer:
 
     def _image(self, token: Token, state: _State) -> str:
         src = str(token.attrs.get("src", ""))
-        alt = token.content or ""
+        alt = alt_text(token)
         path = resolve_image(src, state.base_dir, self.root)
         if path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
             if path is not None:
@@ -527,16 +533,28 @@ def _prepare_cloze(text: str, front: bool, hints: list[str]) -> str:
 
 
 def _html_inline(tag: str) -> str:
-    """A line break for ``<br>``; nothing for formatting tags (their text is kept); anything
-    else, such as ``<eos>`` written in running text, is printed as the text it is."""
+    """A line break for ``<br>``; nothing for the formatting tags a card keeps (their text is
+    kept) and comments; anything else, such as ``<eos>`` written in running text, is printed as
+    the text it is (the parser already makes those text: see :func:`flashgen.markdown.parser`)."""
     if _BREAK_TAG.match(tag.strip()):
         return "#linebreak();"
-    if tag.startswith(("<!--", "<?", "<!")):
-        return ""
-    name = _TAG_NAME.match(tag)
-    if name and name.group(1).lower() in ALLOWED_TAGS:
-        return ""
-    return escape(tag)
+    return "" if raw_tag_allowed(tag) else escape(tag)
+
+
+def _html_block_text(html: str) -> str:
+    """The text an HTML block shows: its tags dropped (formatting is not carried over to the
+    PDF), the text of every tag a card shows as text (``<mask>``) kept, entities decoded."""
+    from html import unescape
+
+    parts = []
+    for is_tag, piece in raw_html_pieces(html):
+        if not is_tag:
+            parts.append(unescape(piece))
+        elif not raw_tag_allowed(piece):
+            parts.append(piece)
+        else:
+            parts.append(" ")
+    return " ".join("".join(parts).split())
 
 
 def _table_columns(tokens: Sequence[Token], start: int) -> int:

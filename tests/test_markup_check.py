@@ -1,0 +1,238 @@
+"""Special tokens, HTML and images in course text: what students see in every output, and the
+located messages an instructor gets for what the sanitiser changes (flashgen.markup_check)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdf
+import pytest
+from anki.collection import Collection
+
+from ankitools import import_apkg
+from flashgen.build import build
+from flashgen.markdown import HtmlRenderer
+from flashgen.markup_check import scan
+from support import COURSES, check
+
+SPECIAL = COURSES / "special-tokens"
+ERRORS = COURSES / "markup-errors"
+
+TOKENS = ["<mask>", "<unk>", "<s>", "</s>", "<|endoftext|>", "<pad>", "<eos>", "<T>", "<title>"]
+TOKENS += ["<BOS>", "<textarea>"]
+
+EXPECTED = """\
+basics/html.yaml:6:12: warning: attribute 'onclick' of <b> is removed; <b> keeps no attributes
+basics/html.yaml:6:49: warning: class 'fg-verdict fg-verdict-right' is removed: course text \
+cannot use the classes of flashgen's card templates (they mark a quiz's verdict and choices)
+basics/html.yaml:7:6: warning: attribute 'style' of <p> is removed (cards never load anything \
+from the internet); <p> keeps no attributes
+basics/html.yaml:8:10: warning: attribute 'background' of <table> is removed (cards never load \
+anything from the internet); <table> keeps no attributes
+basics/html.yaml:10:6: warning: link to 'javascript:alert(1)' is removed (its text stays): links \
+may go to http, https, mailto addresses only
+basics/html.yaml:10:58: warning: link to 'vbscript:x' is removed (its text stays): links may go \
+to http, https, mailto addresses only
+basics/html.yaml:11:12: warning: <source srcset="https://tracker.example/p.png"> is not HTML a \
+card may hold; it is shown as text (cards keep formatting tags only: see 'Special tokens and \
+HTML' in docs/format.md)
+basics/images.yaml:8:37: error: image 'missing file.png' not found (looked for basics/missing \
+file.png)
+basics/images.yaml:9:20: error: image 'https://tracker.example/p.png' is not a file in the \
+course; download it into the course folder (cards must work offline)
+basics/images.yaml:10:18: error: image '../../secret.png' is outside the course folder
+basics/images.yaml:13:12: error: image 'charts/loss.png' not found (looked for \
+basics/charts/loss.png)
+basics/images.yaml:17:28: error: write images as Markdown, ![description](path/to/image.png), \
+not <img src="tokens.png" width="50">: flashgen checks, packs and prints only Markdown images
+basics/images.yaml:18:32: warning: <image src=https://tracker.example/p.png> is not HTML a card \
+may hold; it is shown as text (cards keep formatting tags only: see 'Special tokens and HTML' \
+in docs/format.md)
+basics/nesting.yaml:17:21: error: Markdown is nested more than 20 levels deep here (quotes, \
+lists and indented blocks inside each other); the text from here on would be lost: nest it less
+basics/nesting.yaml:26:7: error: table has 40 columns; the limit is 30: split it, or turn it \
+around (rows for columns)"""
+
+
+def source_line(name: str, number: int) -> str:
+    return (ERRORS / "basics" / name).read_text(encoding="utf-8").splitlines()[number - 1]
+
+
+def at(name: str, line: int, column: int) -> str:
+    """The source text a diagnostic at ``line:column`` of ``name`` points at."""
+    return source_line(name, line)[column - 1 :]
+
+
+# -- the messages, each at the line and column of what it is about ------------------------------
+
+
+def test_markup_errors_course_reports_exactly_these_diagnostics() -> None:
+    _, diag, text = check(ERRORS)
+    assert text.splitlines() == EXPECTED.splitlines()
+    assert (len(diag.errors), len(diag.warnings)) == (7, 8)
+
+
+def test_special_tokens_need_no_message() -> None:
+    _, diag, text = check(SPECIAL)
+    assert not diag.items, text
+    _, diag, _ = check(ERRORS)
+    in_html = [d for d in diag.items if d.location.path.name == "html.yaml"]
+    assert not [d for d in in_html if d.location.line in (13, 14)]
+
+
+def test_removed_attribute_points_at_the_attribute() -> None:
+    assert at("html.yaml", 6, 12).startswith('onclick="steal()"')
+    assert at("html.yaml", 6, 49).startswith('class="fg-verdict')
+    assert at("html.yaml", 7, 6).startswith("style=")
+    assert at("html.yaml", 8, 10).startswith("background=")
+
+
+def test_unsafe_link_points_at_its_target() -> None:
+    assert at("html.yaml", 10, 6).startswith('href="javascript:')
+    assert at("html.yaml", 10, 58).startswith("vbscript:x)")
+
+
+def test_missing_images_of_every_form_point_at_their_path() -> None:
+    assert at("images.yaml", 8, 37).startswith("missing file.png>")  # ![x](<missing file.png>)
+    assert at("images.yaml", 13, 12).startswith("charts/loss.png")  # ![a chart][chart]
+    assert at("images.yaml", 9, 20).startswith("https://tracker")
+    assert at("images.yaml", 10, 18).startswith("../../secret.png")
+
+
+def test_html_image_is_an_error_at_the_tag() -> None:
+    assert at("images.yaml", 17, 28).startswith('<img src="tokens.png"')
+    assert at("images.yaml", 18, 32).startswith("<image src=https://")
+
+
+def test_lost_nesting_and_wide_tables_point_at_their_line() -> None:
+    assert source_line("nesting.yaml", 17).strip() == "- level"
+    assert source_line("nesting.yaml", 26).strip().startswith("| c0 | c1")
+
+
+def test_reference_style_and_bracketed_images_that_exist_pass() -> None:
+    findings, images = scan('![a [b] c](x.png "t") ![r][ref] ![y](<a b.png>)\n\n[ref]: <r s.png>\n')
+    assert findings == []
+    assert [image.src for image in images] == ["x.png", "r s.png", "a b.png"]
+
+
+# -- what every output shows ---------------------------------------------------------------------
+
+
+def test_tokens_are_text_in_anki_html() -> None:
+    html = HtmlRenderer(Path(".")).render(" ".join(TOKENS), Path("."))
+    for token in TOKENS:
+        assert token.replace("<", "&lt;").replace(">", "&gt;") in html
+    assert "<s>" not in html and "<title>" not in html
+
+
+@pytest.mark.parametrize(
+    ("written", "html"),
+    [
+        ("[sound:bell.mp3]", "&#91;sound:bell.mp3]"),
+        ("[latex]x^2[/latex]", "&#91;latex]x^2&#91;/latex]"),
+        ("[LaTeX]x[/LaTeX]", "&#91;LaTeX]x&#91;/LaTeX]"),
+        ("[$$]x[/$$] [$]y[/$]", "&#91;$$]x&#91;/$$] &#91;$]y&#91;/$]"),
+        ("[anki:tts]y[/anki:tts]", "&#91;anki:tts]y[/anki:tts]"),
+    ],
+)
+def test_anki_markup_is_escaped(written: str, html: str) -> None:
+    assert HtmlRenderer(Path(".")).render(written, Path(".")) == f"<p>{html}</p>"
+
+
+def test_only_flashgen_classes_survive() -> None:
+    html = HtmlRenderer(Path(".")).render(
+        '<div class="math fg-verdict">a</div>\n\n<span class="fg-choice">b</span>\n\n'
+        "```python\nx\n```",
+        Path("."),
+    )
+    assert "fg-" not in html
+    assert '<div class="math">' in html and '<code class="language-python">' in html
+
+
+def test_alt_text_is_plain_text() -> None:
+    html = HtmlRenderer(Path(".")).render("![The **token** `ids`](missing.png)", Path("."))
+    assert html == "<p>The token ids</p>"
+
+
+@pytest.fixture(scope="module")
+def special_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("special")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        patch.setenv("FLASHGEN_CACHE_DIR", str(output / "cache"))
+        result = build(SPECIAL, output / "out")
+    assert not result.diagnostics.has_errors
+    return output / "out"
+
+
+def test_tokens_reach_a_students_anki_as_text(special_build: Path, tmp_path: Path) -> None:
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        import_apkg(col, special_build / "special-tokens.apkg")
+        rendered = []
+        for card_id in col.find_cards(""):
+            card = col.get_card(card_id)
+            rendered.append(card.question() + card.answer())
+            assert card.question_av_tags() == [] and card.answer_av_tags() == []
+        html = "".join(rendered)
+    finally:
+        col.close()
+    for token in TOKENS:
+        assert token.replace("<", "&lt;").replace(">", "&gt;") in html, token
+    assert "&#91;sound:bell.mp3]" in html and "&#91;latex]x^2&#91;/latex]" in html
+    assert "latex-" not in html  # Anki made no LaTeX image
+    tags = " ".join(re.findall(r"<[^>]*>", html)).lower()
+    assert "<s>" not in tags and "<title" not in tags and "<textarea" not in tags
+    assert 'alt="The token ids"' in html and 'alt="two [words]"' in html
+
+
+def test_tokens_print_as_written_in_both_pdfs(special_build: Path) -> None:
+    for name in ("special-tokens-cards.pdf", "special-tokens-guide.pdf"):
+        reader = pypdf.PdfReader(special_build / name)
+        text = " ".join(page.extract_text() for page in reader.pages)
+        text = " ".join(re.sub("\u00ad\\s*", "", text).split())  # undo hyphenation
+        for token in TOKENS:
+            assert token in text, (name, token)
+        assert "[sound:bell.mp3]" in text and "[latex]x^2[/latex]" in text
+
+
+# -- bounded time and memory ---------------------------------------------------------------------
+
+LIMITED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
+resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
+from flashgen.markup_check import scan
+text = sys.stdin.read()
+findings, images = scan(text)
+print(len(findings), len(images))
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![" * 50_000,
+        "[" * 100_000,
+        "<a b=\"" * 20_000,
+        "<" * 100_000,
+        "<!--" * 25_000,
+        "<?" * 50_000,
+        "![a](" * 20_000,
+        "> " * 50_000 + "x",
+        "*a " * 30_000,
+    ],
+    ids=["images", "brackets", "open-attributes", "lt", "comments", "pi", "image-links",
+         "quotes", "emphasis"],
+)  # fmt: skip
+def test_scanning_is_bounded(text: str) -> None:
+    """100 KB of pathological Markdown is checked within 60 CPU seconds and 1 GiB (a quadratic
+    scan took minutes)."""
+    script = LIMITED.format(cpu=60, memory=1 << 30)
+    result = subprocess.run(
+        [sys.executable, "-c", script], input=text, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
