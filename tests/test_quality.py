@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flashgen.cache import check as check_fast
 from flashgen.checks import load_course
 from flashgen.cli import main
-from flashgen.diagnostics import Diagnostic
+from flashgen.diagnostics import Diagnostic, Location
+from flashgen.model import Cloze, MultipleChoice, TrueFalse
 from flashgen.quality import RULES
+from flashgen.quality.rules import question_findings
 from support import COURSES, REPO, write_course
 
 QUALITY = COURSES / "quality"
@@ -220,3 +224,27 @@ def test_docs_describe_every_rule_with_examples_and_source() -> None:
         assert "Source:" in section, rule
         for param in RULES[rule].params:
             assert f"`{param}`" in section, (rule, param)
+
+
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from("$*_`{}:-–, aAnN"),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stem=texts, options=st.lists(texts.filter(str.strip), min_size=2, max_size=5, unique=True))
+def test_no_text_makes_a_rule_fail(stem: str, options: list[str]) -> None:
+    """Rules read instructors' text as it comes: any text gives findings or none, never a crash."""
+    where = Location(Path("x.yaml"), 1, 1)
+    common = {"explanation": "", "location": where, "field_locations": {}, "allow": ()}
+    cloze = f"{stem} {{{{c1::{options[0]}::{options[1]}}}}} {options[-1]}"
+    questions = (
+        MultipleChoice(id="m", **common, question=stem, correct=(options[0],),
+                       distractors=tuple(options[1:])),
+        TrueFalse(id="t", **common, statement=stem or "x", answer=True),
+        Cloze(id="c", **common, text=cloze),
+    )  # fmt: skip
+    for question in questions:
+        for rule, key, message, _ in question_findings(question):
+            assert rule in RULES and key and message
