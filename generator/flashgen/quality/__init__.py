@@ -90,7 +90,7 @@ def _facts(question: Question) -> tuple[Any, ...]:
         text = ""
     joined = " ".join(words(text)).encode()
     exact = (zlib.crc32(joined) << 32) | zlib.adler32(joined)  # 64 bits: no collision in practice
-    shingles = tuple(sorted([_crc(w) for w in content_stems(text)]))
+    shingles = tuple(sorted([zlib.crc32(w.encode()) for w in content_stems(text)]))
     where = question.location
     return (
         question.id,

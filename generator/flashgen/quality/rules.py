@@ -156,9 +156,14 @@ def correct_is_longest(q: MultipleChoice) -> bool | None:
 
 def _word_clue(q: MultipleChoice) -> Iterator[Finding]:
     stem_words = content_stems(q.question)
-    correct = set().union(*(content_stems(c) for c in q.correct))
-    distractors = set().union(*(content_stems(d) for d in q.distractors))
-    clues = sorted((stem_words & correct) - distractors)
+    shared: set[str] = set()
+    for option in q.correct:
+        shared |= stem_words & content_stems(option)
+    for option in q.distractors:
+        if not shared:
+            return
+        shared -= content_stems(option)
+    clues = sorted(shared)
     if clues:
         written = {stem(w): w for c in q.correct for w in reversed(words(c))}
         yield (
@@ -360,7 +365,10 @@ def _overlaps(q: MultipleChoice) -> Iterator[Finding]:
     options = list(q.choices)
     tokens = [[] if is_catch_all(o) else _option_words(o) for o in options]
     joined = [f" {' '.join(t)} " for t in tokens]
-    content = [_alphabetic(content_stems(o)) if tokens[i] else set() for i, o in enumerate(options)]
+    content = [
+        _alphabetic(content_stems(o)) if 0 < len(tokens[i]) <= 8 else set()
+        for i, o in enumerate(options)
+    ]
     ranges = [
         _ranges(o) if o[:1].isdigit() or o[:8].lower() == "between " else None for o in options
     ]
