@@ -27,7 +27,7 @@ from flashgen.quality.rules import question_findings
 from support import COURSES, REPO, write_course
 
 QUALITY = COURSES / "quality"
-COURSE_NAMES = ("flaws", "duplicates", "longest-rate", "true-false-balance")
+COURSE_NAMES = ("flaws", "duplicates", "longest-rate", "true-false-balance", "correct-term")
 EXPECT = re.compile(r"# expect: ([\w, -]+)$")
 
 #: What each rule says: a part of its message (the rest is advice and may be reworded).
@@ -36,6 +36,8 @@ MESSAGES = {
     "longest-correct-rate": "in 8 of 10 multiple-choice questions of the course the correct "
     "option is the longest (chance: about 2.5; p = 0.00042)",
     "word-clue": "the correct option repeats 'proteins' from the stem and no distractor does",
+    "correct-option-term": "'kv cache' is in the correct option of 3 questions and in none of "
+    "their other options (this one, inference.yaml:12, inference.yaml:17)",
     "grammar-article": "'an' before the blank rules out 3 of the 3 distractors",
     "grammar-number": "'are' before the answer agrees with the correct option but not with "
     "option 'a scalar'",
@@ -107,6 +109,20 @@ def test_an_allowed_rule_is_silent_for_that_question_only() -> None:
     diags = found(QUALITY / "flaws")
     assert not [d for d in diags if Path(d.location.path).name == "allowed.yaml"]
     assert [d for d in diags if d.rule == "negative-stem"]  # the same stem elsewhere warns
+
+
+def test_a_question_allowed_its_term_does_not_count(tmp_path: Path) -> None:
+    root = tmp_path / "course"
+    shutil.copytree(QUALITY / "correct-term", root)
+    concept = root / "inference.yaml"
+    text = concept.read_text(encoding="utf-8")
+    text = text.replace(
+        "correct: The KV cache of earlier tokens",
+        "correct: The KV cache of earlier tokens\n    allow: [correct-option-term]",
+    )
+    concept.write_text(text, encoding="utf-8")
+    _, diag = load_course(root)
+    assert [d.rule for d in diag.items] == []
 
 
 def test_an_unknown_rule_in_allow_is_an_error_with_a_suggestion(tmp_path: Path) -> None:

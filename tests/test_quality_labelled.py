@@ -24,7 +24,7 @@ from support import TESTS
 LABELLED = TESTS / "quality" / "labelled"
 LABEL = re.compile(r"^\s*- id: (\S+)\s*# flaws: (.+)$")
 #: Rules about the course as a whole: not scored per question.
-COURSE_WIDE = {"longest-correct-rate", "true-false-balance"}
+COURSE_WIDE = {"longest-correct-rate", "true-false-balance", "correct-option-term"}
 MIN_PRECISION = 0.8
 
 

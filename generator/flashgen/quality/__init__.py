@@ -34,7 +34,7 @@ from .registry import (
     level_problem,
     rule_hint,
 )
-from .rules import correct_is_longest, question_findings
+from .rules import correct_is_longest, correct_only_terms, question_findings
 from .text import cloze_full_text, content_stems, words
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
 
 #: A file's record: (findings, facts), plain tuples.
 #: finding: (rule, line, column, message, measure)
-#: fact: (question id, line, column, kind, allow, extra, exact key, shingles)
+#: fact: (question id, line, column, kind, allow, extra, exact key, shingles, terms)
 QualityRecord = tuple[tuple[Any, ...], tuple[Any, ...]]
 
 #: Below this many questions, no word counts as generic for ``word-clue``.
@@ -76,10 +76,16 @@ def concept_record(concept: Concept) -> QualityRecord:
 
 def _facts(question: Question) -> tuple[Any, ...]:
     extra: Any = None
+    terms: Any = None
     if isinstance(question, MultipleChoice):
         longest = correct_is_longest(question)
         extra = None if longest is None else (len(question.choices), longest)
         text = question.question
+        only, distractors = correct_only_terms(question)
+        terms = (
+            tuple((zlib.crc32(key.encode()), shown) for key, shown in only.items()),
+            tuple(zlib.crc32(key.encode()) for key in distractors),
+        )
     elif isinstance(question, TrueFalse):
         extra, text = question.answer, question.statement
     elif isinstance(question, Basic):
@@ -101,6 +107,7 @@ def _facts(question: Question) -> tuple[Any, ...]:
         extra,
         exact,
         shingles,
+        terms,
     )
 
 
@@ -180,6 +187,7 @@ def report(
         if _passes(config, rule, measure):
             _emit(config, diag, rule, Location(path, line, column), message)
     _longest_rate(config, everything, diag)
+    _correct_terms(config, everything, diag, root)
     _true_false_balance(config, everything, diag)
     _duplicates(config, everything, diag, root)
 
@@ -254,6 +262,45 @@ def _longest_rate(config: QualityConfig, facts: Sequence[tuple[Path, Any]], diag
             "pick the longest; this is the first of them"
         )
         _emit(config, diag, rule, _where(*first), message)
+
+
+def _correct_terms(
+    config: QualityConfig, facts: Sequence[tuple[Path, Any]], diag: Diagnostics, root: Path
+) -> None:
+    rule = "correct-option-term"
+    if config.level(rule) == "off":
+        return
+    correct_only: dict[int, list[int]] = {}
+    shown: dict[int, str] = {}
+    in_distractors: dict[int, int] = {}
+    for index, (_, fact) in enumerate(facts):
+        if fact[8] is None or rule in fact[4]:
+            continue
+        only, distractors = fact[8]
+        for key, text in only:
+            correct_only.setdefault(key, []).append(index)
+            shown.setdefault(key, text)
+        for key in distractors:  # in a distractor (and maybe in the correct option too)
+            in_distractors[key] = in_distractors.get(key, 0) + 1
+    least = config.param(rule, "min-questions")
+    reported: set[int] = set()
+    for key, questions in correct_only.items():
+        if len(questions) < least or in_distractors.get(key, 0) > len(questions) // 3:
+            continue
+        if any(index in reported for index in questions):
+            continue  # one warning per group of questions ("kv" within "kv cache")
+        reported.update(questions)
+        path, fact = facts[questions[0]]
+        others = ", ".join(
+            f"{display_path(facts[i][0], root)}:{facts[i][1][1]}" for i in questions[1:4]
+        )
+        message = (
+            f"'{shown[key]}' is in the correct option of {len(questions)} questions and in "
+            f"none of their other options (this one, {others}"
+            f"{', ...' if len(questions) > 4 else ''}): students learn to pick it; use it in "
+            "some distractors too"
+        )
+        _emit(config, diag, rule, _where(path, fact), message)
 
 
 def _upper_tail(k: int, chances: list[float], mean: float, variance: float) -> float:

@@ -53,6 +53,14 @@ RULES: dict[str, Rule] = {
             {"generic-share": 0.1},
         ),
         Rule(
+            "correct-option-term",
+            "warning",
+            "HDR 28b, 28d (clues across items); IWF: word repeats",
+            "a term recurs in the correct options of several questions and not in their "
+            "distractors",
+            {"min-questions": 3},
+        ),
+        Rule(
             "grammar-article",
             "warning",
             "HDR 28c (grammatical inconsistencies), 12; IWF: grammatical cues",

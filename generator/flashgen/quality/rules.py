@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from ..model import Cloze, MultipleChoice, Question, TrueFalse
 from .text import (
+    STOP_WORDS,
     cloze_card_text,
     cloze_deletions,
     contains_phrase,
@@ -179,6 +180,35 @@ WORD_CLUE_MESSAGE = (
     "the correct option repeats {clues} from the stem and no distractor does: "
     "use the word in some distractors too, or rephrase"
 )
+
+
+def option_terms(text: str) -> dict[str, str]:
+    """The terms of an option: pairs of adjacent non-stop words, stemmed ("kv cache"), each
+    with the words as written. (Single words recur by coincidence, in other senses.)"""
+    found: dict[str, str] = {}
+    previous = None
+    for word in words(text):
+        if word in STOP_WORDS:
+            previous = None
+            continue
+        key = stem(word)
+        if previous is not None:
+            found.setdefault(f"{previous[0]} {key}", f"{previous[1]} {word}")
+        previous = (key, word)
+    return found
+
+
+def correct_only_terms(q: MultipleChoice) -> tuple[dict[str, str], set[str]]:
+    """Terms of the correct options that neither the stem nor a distractor uses, and the terms
+    of the distractors."""
+    correct: dict[str, str] = {}
+    for option in q.correct:
+        correct.update(option_terms(option))
+    distractors: set[str] = set()
+    for option in q.distractors:
+        distractors.update(option_terms(option))
+    hidden = distractors | set(option_terms(q.question))
+    return {k: v for k, v in correct.items() if k not in hidden}, distractors
 
 
 def _starts_with_vowel_sound(option: str) -> bool | None:
