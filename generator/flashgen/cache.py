@@ -137,8 +137,8 @@ class LightCourse:
     concepts: tuple[LightConcept, ...]
     root: Path
     location: Location
-    unreadable: frozenset[str] = frozenset()
     quality: QualityConfig = DEFAULT_CONFIG
+    unreadable: frozenset[str] = frozenset()
 
     @property
     def question_count(self) -> int:
@@ -453,8 +453,8 @@ def read_records(
             concepts=tuple(concepts),
             root=root,
             location=Location(course_file, 1, 1),
-            unreadable=frozenset(unreadable),
             quality=header["quality"],
+            unreadable=frozenset(unreadable),
         )
         check_links(course, diag)  # type: ignore[arg-type]
         quality = (

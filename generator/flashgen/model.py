@@ -142,11 +142,11 @@ class Course:
     concepts: tuple[Concept, ...]
     root: Path
     location: Location
+    #: course.yaml's ``quality:`` settings (:class:`flashgen.quality.QualityConfig`).
+    quality: Any = None
     #: File names (without suffix) of concept files that could not be read: the ids their
     #: concepts probably have, so references to them are not reported as unknown.
     unreadable: frozenset[str] = frozenset()
-    #: course.yaml's ``quality:`` settings (:class:`flashgen.quality.QualityConfig`).
-    quality: Any = None
     _by_id: dict[str, Concept] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

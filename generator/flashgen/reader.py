@@ -271,6 +271,8 @@ def tag_problem(text: str) -> str:
         )
     if '"' in text:
         return f"'{text}' cannot contain quotes"
+    if any(ch in "<>&" for ch in text):
+        return f"'{text}' cannot contain <, > or & (Anki and the preview show tags as HTML)"
     return ""
 
 
@@ -348,8 +350,8 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
         concepts=tuple(concepts),
         root=root,
         location=Location(course_file, 1, 1),
-        unreadable=frozenset(unreadable),
         quality=header["quality"],
+        unreadable=frozenset(unreadable),
     )
     return course, diag
 
@@ -383,10 +385,25 @@ def read_course_header(path: Path, diag: Diagnostics) -> dict[str, Any] | None:
     fields = _Fields(data, schema.COURSE_KEYS, "course.yaml", diag)
     fields.check_keys()
     values = {key: fields.get(key) for key in ("id", "title", "tags", "quality")}
+    _warn_html_in_deck_name(data, diag)
     chapters = _read_chapters(data, fields, diag) if "chapters" in data else ()
     if not fields.ok or chapters is None:
         return None
     return {**values, "chapters": chapters}
+
+
+def _warn_html_in_deck_name(data: YamlMap, diag: Diagnostics) -> None:
+    from .markdown import deck_name_text
+
+    title = data.get("title")
+    if not isinstance(title, str):
+        return
+    for offset, tag in deck_name_text(title)[1]:
+        diag.warning(
+            data.offset_location("title", offset),
+            f"{tag} is left out of the Anki deck name this title gives (deck names are plain "
+            "text); cards and PDFs show the title as written",
+        )
 
 
 def _read_chapters(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[Chapter, ...] | None:
@@ -417,6 +434,7 @@ def _read_chapters(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[C
             )
             fields.ok = False
             continue
+        _warn_html_in_deck_name(item, diag)
         chapter = Chapter(chapter_id, title, len(chapters), item.value_location("id"))
         seen[chapter_id] = chapter
         chapters.append(chapter)
