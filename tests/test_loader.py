@@ -489,3 +489,9 @@ def test_the_non_specific_tag_gives_text() -> None:
     value, diag = parse("- ! 12\n- 12\n")
     assert value == ["12", 12]
     assert not len(diag)
+
+
+def test_ampersand_colon_in_a_block_is_text_not_an_anchor() -> None:
+    value, diag = parse("summary: |\n  $a &:= b$\n")
+    assert value == {"summary": "$a &:= b$\n"}
+    assert not len(diag)

@@ -476,8 +476,9 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
     return _Builder(path, diagnostics, text).build(node)
 
 
-#: An anchor (``&name``) where a node may start.
-_ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&([^\s\[\]{},]+)", re.MULTILINE)
+#: An anchor (``&name``) at the start of a block value or list item (not in a block's text,
+#: where ``&:=`` is LaTeX).
+_ANCHOR = re.compile(r"^[ \t]*(?:-[ \t]+)*(?:[\w.-]+:[ \t]+)?&([^\s\[\]{},]+)", re.MULTILINE)
 
 
 def _report_colon_anchors(text: str, path: Path, diagnostics: Diagnostics) -> bool:
@@ -487,7 +488,7 @@ def _report_colon_anchors(text: str, path: Path, diagnostics: Diagnostics) -> bo
     for match in _ANCHOR.finditer(text):
         if ":" in match.group(1):
             found = True
-            start = match.start()
+            start = match.start(1) - 1
             line = text.count("\n", 0, start) + 1
             diagnostics.error(
                 Location(path, line, start - text.rfind("\n", 0, start)),
