@@ -588,6 +588,12 @@ def _warn_placeholders(concept: Concept, diag: Diagnostics) -> None:
 CLOZE = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
 
 
+def _has_cloze(text: str) -> bool:
+    """Whether ``text`` holds a deletion; searched only up to the last "}}", which keeps it
+    linear (each "{{c1::" with no "}}" after it would otherwise scan to the end)."""
+    return CLOZE.search(text, 0, text.rfind("}}") + 2) is not None
+
+
 def normalize_choice(text: str) -> str:
     return " ".join(text.split()).casefold()
 
@@ -672,7 +678,7 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
     values = {key.name: fields.get(key.name) for key in keys if key.name != "type"}
     if kind == "multiple-choice" and fields.ok:
         _check_choices(item, diag)
-    if kind == "cloze" and values.get("text") and not CLOZE.search(values["text"]):
+    if kind == "cloze" and values.get("text") and not _has_cloze(values["text"]):
         fields.error(
             "text",
             "cloze text has no deletion: mark what to hide as {{c1::hidden text}}",
