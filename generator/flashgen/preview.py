@@ -476,7 +476,7 @@ class PreviewServer:
             except PreviewUnavailable:
                 raise
             except Exception as failure:  # a template or I/O error must not stop the server
-                error = f"{type(failure).__name__}: {failure}"
+                error = printable(f"{type(failure).__name__}: {failure}")
             with self.state.lock:
                 self.state.version += 1
                 self.state.error = error
