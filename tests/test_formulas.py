@@ -206,6 +206,10 @@ def test_pdf_warns_at_the_same_places_and_prints_the_rest(tmp_path) -> None:
     messages = result.diagnostics.render_text(relative_to=MATH_COURSE)
     assert "algebra/sums.yaml:19:21: warning: formula $\\undefinedmacro{x}$" in messages
     assert "algebra/sums.yaml:21:42: warning" in messages
+    assert (
+        "algebra/sums.yaml:23:45: warning: no font for the PDFs has '🙂' (U+1F642 SLIGHTLY "
+        "SMILING FACE): the PDFs print an empty box instead"
+    ) in messages
     text = " ".join(
         p.extract_text() for p in pypdf.PdfReader(io.BytesIO(result.files["guide"])).pages
     )
@@ -282,3 +286,23 @@ def test_report_uses_every_location() -> None:
     bad = formulas.Checked(None, "why")
     formulas.report([("x", where[0]), ("x", where[1])], {"x": bad}, diag)
     assert [d.location for d in diag.warnings] == where
+
+
+def test_formulas_markdown_shows_as_text_are_located_warnings(tmp_path) -> None:
+    course = tmp_path / "course"
+    (course / "basics").mkdir(parents=True)
+    (course / "course.yaml").write_text(
+        "id: c\ntitle: C\nchapters:\n  - id: basics\n    title: Basics\n"
+    )
+    (course / "basics" / "slips.yaml").write_text(
+        "id: slips\ntitle: Slips\nchapter: basics\nprerequisites: []\nsummary: |\n"
+        "  A space at the end: $a + b\\ $ stays text.\n"
+        "  A formula over two lines $a\n"
+        "  - b$ becomes a list.\n"
+        "  Prices like $5 and $6 are fine.\n"
+    )
+    _, diag = load_course(course)
+    found = [(d.location.line, d.location.column, d.message) for d in diag.warnings]
+    assert found[0][:2] == (6, 23) and "ends in a control space" in found[0][2]
+    assert found[1][:2] == (8, 3) and "starts with '-'" in found[1][2]
+    assert len(found) == 2
