@@ -428,3 +428,64 @@ def test_a_hashtag_that_cut_the_text_is_a_warning_at_the_hash() -> None:
         f"f.yaml:4:9: warning: ' #' starts a YAML comment, so '#two' is not part of the "
         f"text 'one'; if it should be, {loader.QUOTE_HOW}",
     ]
+
+
+def test_alias_budget_counts_characters_under_a_memory_limit(tmp_path: Path) -> None:
+    """A 1 MiB text aliased 3,000 times: refused in bounded memory (not 9 GB later), at the
+    text the aliases repeat."""
+    import resource
+    import subprocess
+    import sys
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.yaml").write_text(
+        "id: c\ntitle: C\nchapters:\n  - id: ch\n    title: Ch\n", encoding="utf-8"
+    )
+    big = "a" * (1024 * 1024)
+    aliases = "".join("  - *big\n" for _ in range(3000))
+    (course / "bomb.yaml").write_text(
+        f"id: bomb\ntitle: &big {big}\nchapter: ch\nprerequisites: []\nsummary: x\n"
+        f"tags:\n{aliases}",
+        encoding="utf-8",
+    )
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flashgen", "check", str(course)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "MemoryError" not in result.stderr and "Traceback" not in result.stderr
+    expected = "YAML expands to more than 16,777,216 characters (the limit per file"
+    line = next(line for line in result.stdout.splitlines() if expected in line)
+    assert "bomb.yaml:2:" in line
+
+
+def test_text_and_question_limits_are_located() -> None:
+    long_text = "x" * (loader.MAX_TEXT_CHARS + 1)
+    _, diag = parse(f"id: a\nsummary: {long_text}\n")
+    assert messages(diag) == [
+        f"f.yaml:2:10: error: this text is {loader.MAX_TEXT_CHARS + 1:,} characters long; the "
+        f"limit is {loader.MAX_TEXT_CHARS:,} per text field: split it or shorten it"
+    ]
+
+
+def test_an_anchor_name_with_a_colon_is_refused_where_written() -> None:
+    value, diag = parse("id: a\nkey: &an:chor value\n")
+    assert value is None
+    assert messages(diag) == [
+        "f.yaml:2:6: error: anchor name '&an:chor' contains ':', which YAML readers disagree "
+        "about: rename the anchor without ':' (or, if it is text, put the text in single quotes)"
+    ]
+
+
+def test_the_non_specific_tag_gives_text() -> None:
+    value, diag = parse("- ! 12\n- 12\n")
+    assert value == ["12", 12]
+    assert not len(diag)

@@ -39,6 +39,11 @@ except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
 
 #: Largest number of values one file may expand to (guards against "billion laughs" aliases).
 MAX_NODES = 200_000
+#: Most characters one file may expand to, aliases counted each time they are used (a 1 MiB
+#: text aliased 3,000 times is 3 GiB of cards).
+MAX_LOADED_CHARS = 16 * 1024 * 1024
+#: Longest text field accepted, in characters (a long summary is a few thousand).
+MAX_TEXT_CHARS = 100_000
 #: Deepest nesting of lists and mappings accepted.
 MAX_DEPTH = 100
 #: Largest file accepted, in bytes.
@@ -53,6 +58,8 @@ class YamlMap(dict[str, Any]):
     value_locations: dict[str, Location]
     #: How each text value was written (see :data:`TextSource`), unless as one plain line.
     text_sources: dict[str, TextSource]
+    #: How each number was written (``1.50``, not ``1.5``), for keys that take text.
+    number_texts: dict[str, str]
     #: For each list starting with a text item, its ``item_marks`` and ``text_sources``.
     text_lists: dict[str, tuple[tuple[tuple[int, int], ...], dict[int, TextSource]]]
 
@@ -78,6 +85,8 @@ class YamlList(list[Any]):
     item_marks: tuple[tuple[int, int], ...]
     #: How each text item was written, by index, unless as one plain line.
     text_sources: dict[int, TextSource]
+    #: How each number item was written, by index.
+    number_texts: dict[int, str]
 
     @property
     def item_locations(self) -> list[Location]:
@@ -462,7 +471,31 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         loader.dispose()
     if node is None:
         return None
+    if "&" in text and _report_colon_anchors(text, path, diagnostics):
+        return None
     return _Builder(path, diagnostics, text).build(node)
+
+
+#: An anchor (``&name``) where a node may start.
+_ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&([^\s\[\]{},]+)", re.MULTILINE)
+
+
+def _report_colon_anchors(text: str, path: Path, diagnostics: Diagnostics) -> bool:
+    """Anchor names with ':' (``&an:chor``): YAML 1.2 allows them, but libyaml reads the ':' as
+    the end of the name and loads a different value; refuse them where they are written."""
+    found = False
+    for match in _ANCHOR.finditer(text):
+        if ":" in match.group(1):
+            found = True
+            start = match.start()
+            line = text.count("\n", 0, start) + 1
+            diagnostics.error(
+                Location(path, line, start - text.rfind("\n", 0, start)),
+                f"anchor name '&{match.group(1)}' contains ':', which YAML readers disagree "
+                "about: rename the anchor without ':' (or, if it is text, put the text in "
+                "single quotes)",
+            )
+    return found
 
 
 #: LaTeX commands whose backslash YAML reads as ``\\t`` (tab) or ``\\n`` (newline) in double
@@ -551,6 +584,12 @@ class _TooDeep(Exception):
     pass
 
 
+class _TooLong(Exception):
+    def __init__(self, location: Location):
+        super().__init__()
+        self.location = location
+
+
 class _Builder:
     def __init__(self, path: Path, diagnostics: Diagnostics, text: str):
         self.path = path
@@ -558,6 +597,7 @@ class _Builder:
         self.text = text
         self.has_comments = " #" in text
         self.count = 0
+        self.chars = 0
 
     def build(self, node: yaml.Node) -> Any:
         try:
@@ -574,9 +614,26 @@ class _Builder:
                 f"YAML expands to more than {MAX_NODES:,} values (aliases?): refusing to load it",
             )
             return None
+        except _TooLong as error:
+            self.diagnostics.error(
+                error.location,
+                f"YAML expands to more than {MAX_LOADED_CHARS:,} characters (the limit per "
+                "file, aliases counted each time they are used): refusing to load it",
+            )
+            return None
         except RecursionError:
             self.diagnostics.error(Location(self.path), "YAML is nested too deeply")
             return None
+
+    def check_length(self, node: yaml.ScalarNode) -> None:
+        location = _location(self.path, node.start_mark)
+        if self.chars > MAX_LOADED_CHARS:
+            raise _TooLong(location)
+        self.diagnostics.error(
+            location,
+            f"this text is {len(node.value):,} characters long; the limit is "
+            f"{MAX_TEXT_CHARS:,} per text field: split it or shorten it",
+        )
 
     def check_comment(self, node: yaml.ScalarNode) -> None:
         """Warn when `` #`` cut a plain text short: ``Six #carbons`` loads as ``Six``."""
@@ -658,6 +715,11 @@ class _Builder:
                 if type(items[index]) is str
                 and (item.style or item.start_mark.line != item.end_mark.line)
             }
+            items.number_texts = {
+                index: item.value
+                for index, item in enumerate(node.value)
+                if type(items[index]) is int or type(items[index]) is float
+            }
             return items
         return self.scalar(node)
 
@@ -668,6 +730,7 @@ class _Builder:
         result.value_locations = {}
         result.text_sources = {}
         result.text_lists = {}
+        result.number_texts = {}
         for key_node, value_node in node.value:
             key_location = _location(self.path, key_node.start_mark)
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -690,20 +753,26 @@ class _Builder:
                 result.text_sources[key] = _text_source(value_node, self.text)
             elif type(value) is YamlList and value and type(value[0]) is str:
                 result.text_lists[key] = (value.item_marks, value.text_sources)
+            elif type(value) is int or type(value) is float:
+                result.number_texts[key] = value_node.value
             result.key_locations[key] = key_location
             result.value_locations[key] = _location(self.path, value_node.start_mark)
         return result
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         value, tag = node.value, node.tag
+        self.chars += len(value)
+        if len(value) > MAX_TEXT_CHARS or self.chars > MAX_LOADED_CHARS:
+            self.check_length(node)
         if tag == _STR:
             if node.style == '"' or CONTROL_CHARACTERS.search(value):
                 self.check_text(node)
             elif self.has_comments and not node.style:
                 self.check_comment(node)
             return value
-        if tag == "!":  # the non-specific tag: text
-            return value
+        start = node.start_mark.index
+        if tag == "!" or (tag != _STR and self.text[start : start + 2] in ("! ", "!\t", "!\n")):
+            return value  # `! 12`: the non-specific tag makes it text
         pattern = _CORE_PATTERNS.get(tag)
         if pattern is None:
             self.diagnostics.error(

@@ -83,15 +83,20 @@ class _Fields:
         self.ok = True
 
     def check_keys(self, extra_allowed: Iterable[str] = ()) -> None:
+        """Unknown and missing keys; a misspelt required key is one error, not two."""
         allowed = [*self.keys, *extra_allowed]
+        misspelt = set()
         for name in self.mapping:
             if name not in allowed:
                 hint = did_you_mean(name, allowed) or f"; expected one of: {', '.join(allowed)}"
                 self.diag.error(
                     self.mapping.key_location(name), f"unknown key '{name}' in {self.what}{hint}"
                 )
+                misspelt.update(difflib.get_close_matches(name, allowed, n=1, cutoff=0.6))
         for key in self.keys.values():
-            if key.required and key.name not in self.mapping:
+            if key.name in misspelt:
+                self.ok = False
+            elif key.required and key.name not in self.mapping:
                 self.ok = False
                 self.diag.error(
                     self.mapping.location, f"{self.what} is missing the required key '{key.name}'"
@@ -110,6 +115,8 @@ class _Fields:
         return getattr(self, "_" + key.type.replace("-", "_"))(name, value)
 
     def _text(self, name: str, value: Any) -> str | None:
+        if _is_number(value):  # `correct: 1.50`: the text as written, not the number 1.5
+            value = self.mapping.number_texts.get(name, value)
         if not isinstance(value, str):
             if value is None:
                 self.error(name, f"'{name}' is empty")
@@ -124,6 +131,9 @@ class _Fields:
     _markdown = _text
 
     def _id(self, name: str, value: Any) -> str | None:
+        if _is_number(value):
+            self.error(name, f"'{name}' must be text, not {describe(value)}{quote_hint(value)}")
+            return None
         text = self._text(name, value)
         if text is None:
             return None
@@ -181,6 +191,10 @@ class _Fields:
         return None if items is None else tuple(text for text, _ in items)
 
     def _text_list(self, name: str, value: Any) -> tuple[str, ...] | None:
+        if isinstance(value, YamlList) and value.number_texts:
+            written = YamlList(value.number_texts.get(i, item) for i, item in enumerate(value))
+            written.location, written.item_marks = value.location, value.item_marks
+            value = written
         items = self._items(name, value, _text_problem)
         return None if items is None else tuple(text for text, _ in items)
 
@@ -215,6 +229,10 @@ _DEFAULTS: dict[str, Any] = {
     "quality": DEFAULT_CONFIG,
 }
 _BOOLEAN_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false"}
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or type(value) is float
 
 
 def _text_problem(value: Any) -> str:
@@ -655,7 +673,13 @@ def _check_choices(item: YamlMap, diag: Diagnostics) -> None:
     def entries(key: str) -> list[tuple[str, Location]]:
         value = item.get(key)
         if isinstance(value, YamlList):
-            return [(text, value.item_location(i)) for i, text in enumerate(value)]
+            written = value.number_texts
+            return [
+                (written.get(i, text), value.item_location(i))
+                for i, text in enumerate(value)
+                if isinstance(written.get(i, text), str)
+            ]
+        value = item.number_texts.get(key, value)
         return [(value, item.value_location(key))] if isinstance(value, str) else []
 
     if not item.get("distractors"):
@@ -681,9 +705,20 @@ def _has_error_for(diag: Diagnostics, path: Path) -> bool:
     return any(d.location.path == path and d.severity == "error" for d in diag.items)
 
 
+#: Most questions one concept may hold (a concept with many more is several concepts).
+MAX_QUESTIONS = 500
+
+
 def _read_questions(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[Question, ...]:
     items = fields.get("questions")
     if items is None:
+        return ()
+    if len(items) > MAX_QUESTIONS:
+        fields.error(
+            "questions",
+            f"{len(items):,} questions in one concept; the limit is {MAX_QUESTIONS:,}: "
+            "split the concept into several",
+        )
         return ()
     questions: list[Question] = []
     seen: dict[str, Location] = {}
