@@ -59,6 +59,9 @@ REQUIRED_RULES = {
     "concept-not-a-mapping",
     "unsupported-tag",
     "merge-key",
+    "unreadable-file-no-cascade",
+    "duplicate-id-no-cycle",
+    "cloze-typos",
 }
 
 #: Courses whose only problems are warnings: `flashgen check` exits 0 on them.

@@ -245,6 +245,75 @@ def _only_allowed_html(md: MarkdownIt) -> None:
         tokenize(state, start, end)
 
     md.block.tokenize = guarded_tokenize  # type: ignore[method-assign]
+    md.core.ruler.after("inline", "unpaired_tags", _unpaired_tags_as_text)
+
+
+#: Tags that have no closing tag.
+_VOID = frozenset({"br", "hr", "img", "wbr"})
+
+
+def _unpaired_tags_as_text(state: Any) -> None:
+    """An inline tag without its partner in the same paragraph is text: ``Use <b> for bold``
+    shows ``<b>`` instead of making the rest of the field bold."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        open_tags: dict[str, list[Token]] = {}
+        unpaired: list[Token] = []
+        for token in block.children:
+            if token.type != "html_inline":
+                continue
+            name = _TAG_NAME.match(token.content)
+            if name is None or name.group(2).lower() in _VOID or token.content.endswith("/>"):
+                continue
+            key = name.group(2).lower()
+            if not name.group(1):
+                open_tags.setdefault(key, []).append(token)
+            elif open_tags.get(key):
+                open_tags[key].pop()
+            else:
+                unpaired.append(token)
+        unpaired.extend(token for tokens in open_tags.values() for token in tokens)
+        for token in unpaired:
+            token.type = "text"
+            if "flashgen.text_tags" in state.env:
+                state.env["flashgen.text_tags"].append(token.content)
+
+
+#: Names of HTML elements (beyond markdown-it's block names) that must not reach a deck name.
+_INLINE_ELEMENTS = frozenset({
+    "a", "abbr", "audio", "b", "bdi", "bdo", "br", "button", "canvas", "cite", "code", "data",
+    "del", "dfn", "em", "embed", "font", "i", "iframe", "img", "image", "input", "ins", "kbd",
+    "label", "map", "mark", "marquee", "math", "meter", "object", "output", "picture", "portal",
+    "q", "s", "samp", "script", "select", "slot", "small", "source", "span", "strong", "style",
+    "sub", "sup", "svg", "template", "textarea", "time", "u", "var", "video", "wbr",
+})  # fmt: skip
+
+
+def deck_name_text(title: str) -> tuple[str, list[tuple[int, str]]]:
+    """A course or chapter title as an Anki deck name, and the tags left out of it (offset in
+    ``title``, tag): an HTML element or comment, or any tag with attributes. Some Anki versions
+    show deck names as HTML, and a name cannot be escaped; ``<T>``-like tokens stay."""
+    if "<" not in title:
+        return title, []
+    from markdown_it.common.html_blocks import block_names
+
+    kept: list[str] = []
+    removed: list[tuple[int, str]] = []
+    offset = 0
+    for is_tag, piece in raw_html_pieces(title):
+        name = _TAG_NAME.match(piece)
+        if is_tag and (
+            name is None
+            or name.group(2).lower() in _INLINE_ELEMENTS
+            or name.group(2).lower() in block_names
+            or re.search(r"\s\S", piece[name.end() :])
+        ):
+            removed.append((offset, piece))
+        else:
+            kept.append(piece)
+        offset += len(piece)
+    return " ".join("".join(kept).split()), removed
 
 
 def raw_html_pieces(html: str) -> list[tuple[bool, str]]:
