@@ -14,16 +14,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flashgen.cache import check as check_fast
 from flashgen.checks import load_course
 from flashgen.cli import main
-from flashgen.diagnostics import Diagnostic
+from flashgen.diagnostics import Diagnostic, Location
+from flashgen.model import Cloze, MultipleChoice, TrueFalse
 from flashgen.quality import RULES
-from support import COURSES, write_course
+from flashgen.quality.rules import question_findings
+from support import COURSES, REPO, write_course
 
 QUALITY = COURSES / "quality"
-COURSE_NAMES = ("flaws", "duplicates", "longest-rate", "true-false-balance")
+COURSE_NAMES = ("flaws", "duplicates", "longest-rate", "true-false-balance", "correct-term")
 EXPECT = re.compile(r"# expect: ([\w, -]+)$")
 
 #: What each rule says: a part of its message (the rest is advice and may be reworded).
@@ -31,7 +35,9 @@ MESSAGES = {
     "longest-correct": "the correct option is 4.0 times as long as the longest distractor",
     "longest-correct-rate": "in 8 of 10 multiple-choice questions of the course the correct "
     "option is the longest (chance: about 2.5; p = 0.00042)",
-    "word-clue": "the correct option repeats 'protein' from the stem and no distractor does",
+    "word-clue": "the correct option repeats 'proteins' from the stem and no distractor does",
+    "correct-option-term": "'kv cache' is in the correct option of 3 questions and in none of "
+    "their other options (this one, inference.yaml:12, inference.yaml:17)",
     "grammar-article": "'an' before the blank rules out 3 of the 3 distractors",
     "grammar-number": "'are' before the answer agrees with the correct option but not with "
     "option 'a scalar'",
@@ -105,6 +111,20 @@ def test_an_allowed_rule_is_silent_for_that_question_only() -> None:
     assert [d for d in diags if d.rule == "negative-stem"]  # the same stem elsewhere warns
 
 
+def test_a_question_allowed_its_term_does_not_count(tmp_path: Path) -> None:
+    root = tmp_path / "course"
+    shutil.copytree(QUALITY / "correct-term", root)
+    concept = root / "inference.yaml"
+    text = concept.read_text(encoding="utf-8")
+    text = text.replace(
+        "correct: The KV cache of earlier tokens",
+        "correct: The KV cache of earlier tokens\n    allow: [correct-option-term]",
+    )
+    concept.write_text(text, encoding="utf-8")
+    _, diag = load_course(root)
+    assert [d.rule for d in diag.items] == []
+
+
 def test_an_unknown_rule_in_allow_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
     root = write_course(
         tmp_path,
@@ -139,6 +159,14 @@ def test_a_course_sets_levels_and_thresholds(tmp_path: Path) -> None:
     assert rules["negative-stem"] == "error"
     assert "two-claims" not in rules
     assert "longest-correct" not in rules  # 4.0 times as long is below the ratio of 5
+
+
+def test_a_word_in_many_questions_is_no_clue(tmp_path: Path) -> None:
+    """With 33 questions and a share of 0.01, every stem word counts as generic."""
+    root = _course_with_quality(tmp_path, "  word-clue: {generic-share: 0.01}\n")
+    _, diag = load_course(root)
+    assert "word-clue" not in {d.rule for d in diag.items}
+    assert "negative-stem" in {d.rule for d in diag.items}
 
 
 @pytest.mark.parametrize(
@@ -201,3 +229,39 @@ def test_build_reports_quality_warnings_and_still_builds(tmp_path: Path) -> None
         assert result.exit_code == 0, result.output
         assert "[true-false-balance]" in result.output
         assert (out / "quality-true-false-balance.apkg").is_file()
+
+
+def test_docs_describe_every_rule_with_examples_and_source() -> None:
+    text = (REPO / "docs" / "quality.md").read_text(encoding="utf-8")
+    sections = re.split(r"^### ", text, flags=re.MULTILINE)[1:]
+    documented = {section.split("`")[1]: section for section in sections}
+    assert set(documented) == set(RULES)
+    for rule, section in documented.items():
+        assert "Bad:" in section and "Good:" in section, rule
+        assert "Source:" in section, rule
+        for param in RULES[rule].params:
+            assert f"`{param}`" in section, (rule, param)
+
+
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from("$*_`{}:-–, aAnN"),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stem=texts, options=st.lists(texts.filter(str.strip), min_size=2, max_size=5, unique=True))
+def test_no_text_makes_a_rule_fail(stem: str, options: list[str]) -> None:
+    """Rules read instructors' text as it comes: any text gives findings or none, never a crash."""
+    where = Location(Path("x.yaml"), 1, 1)
+    common = {"explanation": "", "location": where, "field_locations": {}, "allow": ()}
+    cloze = f"{stem} {{{{c1::{options[0]}::{options[1]}}}}} {options[-1]}"
+    questions = (
+        MultipleChoice(id="m", **common, question=stem, correct=(options[0],),
+                       distractors=tuple(options[1:])),
+        TrueFalse(id="t", **common, statement=stem or "x", answer=True),
+        Cloze(id="c", **common, text=cloze),
+    )  # fmt: skip
+    for question in questions:
+        for rule, key, message, _ in question_findings(question):
+            assert rule in RULES and key and message

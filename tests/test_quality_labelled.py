@@ -24,7 +24,7 @@ from support import TESTS
 LABELLED = TESTS / "quality" / "labelled"
 LABEL = re.compile(r"^\s*- id: (\S+)\s*# flaws: (.+)$")
 #: Rules about the course as a whole: not scored per question.
-COURSE_WIDE = {"longest-correct-rate", "true-false-balance"}
+COURSE_WIDE = {"longest-correct-rate", "true-false-balance", "correct-option-term"}
 MIN_PRECISION = 0.8
 
 
@@ -119,3 +119,8 @@ def test_each_rule_on_by_default_keeps_its_precision(
     assert tp + fp > 0, f"{rule} found nothing"
     precision = tp / (tp + fp)
     assert precision >= MIN_PRECISION, f"{rule}: precision {precision:.0%} ({tp}/{tp + fp})"
+
+
+def test_the_docs_show_these_figures(result: dict[str, tuple[int, int, int]]) -> None:
+    docs = (TESTS.parent / "docs" / "quality.md").read_text(encoding="utf-8")
+    assert table(result) in docs, "update the table in docs/quality.md (run with -s to see it)"

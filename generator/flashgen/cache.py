@@ -138,6 +138,7 @@ class LightCourse:
     root: Path
     location: Location
     quality: QualityConfig = DEFAULT_CONFIG
+    unreadable: frozenset[str] = frozenset()
 
     @property
     def question_count(self) -> int:
@@ -430,6 +431,7 @@ def read_records(
     chapters = header["chapters"] if header else ()
     chapter_ids = {chapter.id for chapter in chapters}
     concepts = []
+    unreadable = set()
     for path, record in zip(paths, ready, strict=True):
         for severity, other, line, column, message in record[_DIAGS]:
             location = Location(path if other is None else Path(other), line, column)
@@ -439,6 +441,8 @@ def read_records(
             check_chapter(chapter, Location(path, line, column), chapter_ids, diag)
         if record[_CONCEPT] is not None:
             concepts.append(LightConcept(path, record[_CONCEPT]))
+        else:
+            unreadable.add(path.stem)
     course = None
     if header is not None:
         course = LightCourse(
@@ -450,6 +454,7 @@ def read_records(
             root=root,
             location=Location(course_file, 1, 1),
             quality=header["quality"],
+            unreadable=frozenset(unreadable),
         )
         check_links(course, diag)  # type: ignore[arg-type]
         quality = (

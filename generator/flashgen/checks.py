@@ -56,7 +56,9 @@ def _check_duplicate_concepts(course: Course, diag: Diagnostics) -> None:
 
 
 def _check_references(course: Course, diag: Diagnostics) -> None:
-    known = {concept.id for concept in course.concepts}
+    """Unknown ids are errors, except the names of concept files that could not be read:
+    their own errors are the cause, and reporting every reference to them would bury it."""
+    known = {concept.id for concept in course.concepts} | set(course.unreadable)
     suggestions = _Suggester(known)
     for concept in course.concepts:
         for kind, refs in (("prerequisite", concept.prerequisites), ("related", concept.related)):
@@ -91,9 +93,16 @@ class _Suggester:
 
 
 def _check_cycles(course: Course, diag: Diagnostics) -> None:
-    concepts = {}
+    """Cycles among concepts defined once (a duplicated id is reported as such, and its two
+    definitions' links together could make a cycle that neither file has)."""
+    concepts: dict[str, Concept] = {}
+    duplicated = set()
     for concept in course.concepts:
+        if concept.id in concepts:
+            duplicated.add(concept.id)
         concepts.setdefault(concept.id, concept)
+    for concept_id in duplicated:
+        del concepts[concept_id]
     edges = {cid: concept.prerequisite_ids for cid, concept in concepts.items()}
     for cycle in find_cycles(edges):
         start, following = concepts[cycle[0]], cycle[1]
@@ -191,11 +200,13 @@ def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> boo
 
 def check_concept_math(concept: Concept, diag: Diagnostics) -> None:
     """MathJax commands that cards may not hold (:data:`flashgen.markdown.UNSAFE_MATHJAX`),
-    each an error where it is written."""
-    from .formulas import concept_texts
+    each an error where it is written; formulas Markdown shows as text, each a warning."""
+    from .formulas import concept_texts, math_text_slips
     from .markdown import mathjax_refusals
 
     for text, where in concept_texts(concept):
+        for offset, message in math_text_slips(text):
+            diag.warning(where(offset), message)
         if "\\" not in text:
             continue
         for name, offset in mathjax_refusals(text):

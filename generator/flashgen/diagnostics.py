@@ -6,6 +6,7 @@ every problem at once; the CLI renders the list once, at the edge.
 
 from __future__ import annotations
 
+import functools
 import json
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -79,12 +80,18 @@ def printable(text: str) -> str:
 
 def display_path(path: Path, relative_to: Path | None = None) -> Path:
     """``path`` relative to ``relative_to`` (default: the working directory) when it lies inside."""
-    base = (relative_to or Path.cwd()).resolve()
     try:
+        base = _resolved((relative_to or Path.cwd()).absolute())
         # Resolve only the folder: a symbolic link is shown under its own name, not its target's.
-        return (path.parent.resolve() / path.name).relative_to(base)
+        return (_resolved(path.parent.absolute()) / path.name).relative_to(base)
     except (ValueError, OSError, RuntimeError):
         return path
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(folder: Path) -> Path:
+    """An absolute folder resolved once: a course with thousands of diagnostics names few."""
+    return folder.resolve()
 
 
 @dataclass

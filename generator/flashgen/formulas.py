@@ -398,3 +398,44 @@ def check_course_formulas(
     results = dict(zip(texts, check_formulas(texts, formula_cache), strict=True))
     formula_cache.save(path)
     report(uses, results, diag)
+
+
+_CONTROL_SPACE_END = re.compile(r"(?<![\\$])\$(?=[^\s$])[^$\n]*?\\ \$")
+_LIST_LINE = re.compile(r"[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def math_text_slips(text: str) -> list[tuple[int, str]]:
+    """Formulas Markdown does not read as formulas (shown as text with their dollars), as
+    (character offset, message): one ending in a control space, one cut by a list line."""
+    if "$" not in text:
+        return []
+    found = []
+    for match in _CONTROL_SPACE_END.finditer(text):
+        found.append(
+            (
+                match.start(),
+                "this formula ends in a control space '\\ ' before its closing '$', so "
+                "Markdown shows it as text; remove the '\\ ' (or write '\\,' for a space)",
+            )
+        )
+    offset = 0
+    lines = text.split("\n")
+    for number, line in enumerate(lines[:-1]):
+        following = lines[number + 1]
+        offset += len(line) + 1
+        if (
+            _LIST_LINE.match(following)
+            and len(_DOLLAR.findall(line)) % 2 == 1
+            and len(_DOLLAR.findall(following)) % 2 == 1
+        ):
+            marker = following.lstrip()[:1]
+            found.append(
+                (
+                    offset + len(following) - len(following.lstrip()),
+                    f"this line starts with '{marker}', which Markdown reads as a list item, "
+                    "so the formula that spans it is shown as text; keep the formula on one "
+                    "line or start the line with something else",
+                )
+            )
+    return sorted(found)

@@ -28,7 +28,7 @@ MARKER = ".flashgen-output"
 _EARLIER_OUTPUTS = ("*.apkg", "*-cards.pdf", "*-guide.pdf", "*-cards-*.pdf", "*-guide-*.pdf")
 _EARLIER_HIDDEN = (".cache", ".flashgen-*")
 #: What a preview site holds (``flashgen preview -o``).
-SITE_ENTRIES = ("index.html", "preview.css", "preview.js", "concepts", "media")
+SITE_ENTRIES = ("index.html", "preview.css", "preview.js", "concepts", "media", "mathjax")
 
 
 #: The one folder inside a course that may hold outputs (the default when flashgen runs from

@@ -41,6 +41,8 @@ from .cards import Card, StudySet
 from .concept_map import concept_map_svg
 from .coursefiles import size_text
 from .diagnostics import CourseError, Diagnostics, display_path, plural, printable
+from .mathjax import FOLDER as MATHJAX_FOLDER
+from .mathjax import copy_to as copy_mathjax
 from .model import Concept
 from .outputs import (
     SITE_ENTRIES,
@@ -180,13 +182,21 @@ def page_name(concept_id: str) -> str:
     return f"{concept_id}.html"
 
 
-def card_document(html: str, css: str, ord_: int, media_base: str) -> str:
-    """A card side as an Anki client's page: the note type's CSS, the card in ``#qa``."""
+def card_document(
+    html: str, css: str, ord_: int, media_base: str, mathjax_base: str | None = None
+) -> str:
+    """A card side as an Anki client's page: the note type's CSS, the card in ``#qa``, and
+    MathJax from ``mathjax_base`` (relative to ``media_base``) when the side has math."""
+    scripts = ""
+    if mathjax_base is not None and ("\\(" in html or "\\[" in html):
+        from .mathjax import script_tags
+
+        scripts = script_tags(mathjax_base)
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<base href='{media_base}'><style>{css}</style>"
-        "<style>html,body{margin:0}</style></head>"
+        f"<style>html,body{{margin:0}}</style>{scripts}</head>"
         f"<body class='card card{ord_ + 1}'><div id='qa'>{html}</div></body></html>"
     )
 
@@ -220,6 +230,8 @@ class SiteWriter:
         self.env = env
         self.order = list(study.order)
         self.index_of = {concept.id: i for i, concept in enumerate(self.order)}
+        #: Whether MathJax was copied into the site (see :mod:`flashgen.mathjax`).
+        self.mathjax = False
         self.by_concept: dict[str, list[CardSide]] = {}
         for side in sides:
             self.by_concept.setdefault(side.card.concept.id, []).append(side)
@@ -296,11 +308,12 @@ class SiteWriter:
             title=f"{concept.title}: what comes before and after",
         )
         chapter = self.course.chapter(concept.chapter)
+        mathjax = f"../{MATHJAX_FOLDER}/" if self.mathjax else None
         cards = []
         size = 0
         for side in self.by_concept.get(concept.id, []):
-            front = card_document(side.front, side.css, side.ord, "../media/")
-            back = card_document(side.back, side.css, side.ord, "../media/")
+            front = card_document(side.front, side.css, side.ord, "../media/", mathjax)
+            back = card_document(side.back, side.css, side.ord, "../media/", mathjax)
             size += len(front) + len(back)
             if size > MAX_PAGE_CHARS:
                 raise CourseError(_page_too_large(concept, len(self.by_concept[concept.id])))
@@ -336,6 +349,7 @@ class SiteWriter:
         for asset in ("preview.css", "preview.js"):
             source = self.env.get_template(f"preview/{asset}").render()
             (target / asset).write_text(source, encoding="utf-8")
+        self.mathjax = copy_mathjax(target)
         index = target / "index.html"
         index.write_text(self.index_html(), encoding="utf-8")
         written.append(index)
@@ -357,6 +371,7 @@ def build_preview(
     :class:`PreviewUnavailable` when the ``anki`` package is missing.
     """
     require("anki", "flashgen preview")
+    require("mathjax", "flashgen preview")  # the django-static-mathjax package
     check_output_folder(site_dir, course_dir)
     site_dir = site_dir.absolute()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -476,7 +491,7 @@ class PreviewServer:
             except PreviewUnavailable:
                 raise
             except Exception as failure:  # a template or I/O error must not stop the server
-                error = f"{type(failure).__name__}: {failure}"
+                error = printable(f"{type(failure).__name__}: {failure}")
             with self.state.lock:
                 self.state.version += 1
                 self.state.error = error
@@ -554,7 +569,8 @@ class PreviewServer:
 
     def stop(self) -> None:
         self._stop.set()
-        self.httpd.shutdown()
+        if self._threads:  # shutdown() waits for serve_forever: it hangs if that never ran
+            self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=10)

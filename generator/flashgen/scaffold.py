@@ -31,10 +31,15 @@ _NOT_TEXT = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "
 
 
 def quote(text: str) -> str:
-    """``text`` as a YAML scalar: plain when that is unambiguous, else double-quoted (JSON)."""
+    """``text`` as a YAML scalar: plain when that is unambiguous, else in single quotes.
+
+    Never double quotes: there a backslash starts an escape, so an instructor who adds
+    ``$\\times$`` or ``$\\frac{1}{2}$`` to the stub would get a tab or a form feed.
+    """
+    text = " ".join(text.splitlines())
     if _PLAIN.fullmatch(text) and text == text.strip() and text.lower() not in _NOT_TEXT:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return "'" + text.replace("'", "''") + "'"
 
 
 def title_from_id(identifier: str) -> str:

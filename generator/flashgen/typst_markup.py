@@ -12,22 +12,20 @@ passes to ``eval`` as its scope:
 ``fg-answer(body)``      revealed cloze text on the back of a card;
 ``fg-tex(source, block)`` a formula that could not be converted, shown as its LaTeX source.
 
-LaTeX math becomes Typst math with ``tex2typst`` (see docs/pdf.md for why not pandoc). A
-converted formula may still be something Typst rejects (``\\foo`` becomes the unknown
-variable ``foo``), so :meth:`TypstRenderer.finish` typesets every distinct formula once, in one
-small document, and any formula that fails to convert or to typeset prints as its LaTeX source
-in monospace, with a warning naming the file and line where it was written.
+LaTeX math becomes Typst math with ``tex2typst`` (see docs/pdf.md for why not pandoc), each
+formula converted and checked on its own by :mod:`flashgen.formulas`; any formula that fails
+prints as its LaTeX source in monospace, with a warning at the formula's own line and column.
 
-Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` validates them all in
-one Typst run and returns the function that substitutes the final markup. Callers may apply it
-to each string or to a whole JSON document at once (placeholders are private-use characters
-that never survive :func:`escape`).
+Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` checks them all and
+returns the function that substitutes the final markup. Callers may apply it to each string or
+to a whole JSON document at once (placeholders are private-use characters that never survive
+:func:`escape`).
 
-Conversions are the slow part (about 0.7 ms a formula), so a cache (:func:`load_formula_cache`)
-keeps each formula's checked result between builds, keyed by its LaTeX and the versions of
-tex2typst and Typst: a build whose formulas are all cached converts and checks nothing.
-(Converting in a background thread while the text is rendered was measured and is slower:
-tex2typst holds the GIL; :attr:`TypstRenderer.background` converts in a helper process instead.)
+Conversions are the slow part, so a cache (:func:`load_formula_cache`) keeps each formula's
+checked result between builds: a build whose formulas are all cached converts and checks
+nothing. (Converting in a background thread while the text is rendered was measured and is
+slower: tex2typst holds the GIL; :attr:`TypstRenderer.background` converts in helper processes
+instead.)
 """
 
 from __future__ import annotations
@@ -212,6 +210,8 @@ class TypstRenderer:
     #: Where each formula is written: (the text's location, the text, line within the text).
     _formula_uses: dict[int, list[tuple[Location, str, int]]] = field(default_factory=dict)
     _names: dict[Path, str] = field(default_factory=dict)
+    #: Texts with characters beyond Latin, by where they are written (for :meth:`finish`).
+    _wide_texts: dict[tuple[Location, str], None] = field(default_factory=dict)
     #: Converts new formulas in a helper process as they are found (see :meth:`finish`).
     background: BackgroundConverter | None = None
 
@@ -232,6 +232,8 @@ class TypstRenderer:
         """
         if not text:
             return ""
+        if not text.isascii():
+            self._wide_texts.setdefault((where, text), None)
         if cloze is None and _is_plain(text):
             return escape(text.strip())
         hints: list[str] = []
@@ -253,6 +255,8 @@ class TypstRenderer:
 
         ``fonts`` is a ``typst.Fonts`` to reuse (finding the system's fonts takes a while).
         """
+        if fonts is not None:
+            self._check_glyphs(fonts)
         converted = self.background.results() if self.background is not None else {}
         texts = [formula.tex for formula in self.formulas]
         final = check_formulas(texts, self.formula_cache, converted)
@@ -275,6 +279,26 @@ class TypstRenderer:
             return _PLACEHOLDER.sub(one, text)
 
         return substitute
+
+    def _check_glyphs(self, fonts: object) -> None:
+        """A warning for each character no font can draw (Typst prints an empty box)."""
+        from .glyphs import Coverage, describe
+
+        coverage = Coverage(fonts)
+        for where, text in self._wide_texts:
+            missing = coverage.missing(text)
+            if not missing:
+                continue
+            shown = ", ".join(describe(char) for _, char in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            self.warnings.append(
+                (
+                    locate(where, text, missing[0][0]),
+                    f"no font for the PDFs has {shown}{more}: the PDFs print an empty box "
+                    "instead (Anki shows the text with the student's fonts); install a font "
+                    "that has them, or write them otherwise",
+                )
+            )
 
     def render_now(self, text: str, base_dir: Path, where: Location, **options: object) -> str:
         """:meth:`render` and :meth:`finish` in one go (for tests and one-off texts)."""

@@ -17,10 +17,8 @@ same warnings from one representation:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import zlib
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from .registry import (
     level_problem,
     rule_hint,
 )
-from .rules import correct_is_longest, question_findings
+from .rules import correct_is_longest, correct_only_terms, question_findings
 from .text import cloze_full_text, content_stems, words
 
 __all__ = [
@@ -52,11 +50,13 @@ __all__ = [
 
 #: A file's record: (findings, facts), plain tuples.
 #: finding: (rule, line, column, message, measure)
-#: fact: (question id, line, column, kind, allow, extra, exact key, shingles)
+#: fact: (question id, line, column, kind, allow, extra, exact key, shingles, terms)
 QualityRecord = tuple[tuple[Any, ...], tuple[Any, ...]]
 
-#: Near-duplicate candidates: a shingle shared by more questions than this is no evidence.
-MAX_BUCKET = 64
+#: Below this many questions, no word counts as generic for ``word-clue``.
+GENERIC_MIN_QUESTIONS = 20
+#: Questions with more content words than this are compared for near duplicates whole only.
+MAX_NEIGHBOURHOOD = 40
 
 
 def concept_record(concept: Concept) -> QualityRecord:
@@ -76,10 +76,16 @@ def concept_record(concept: Concept) -> QualityRecord:
 
 def _facts(question: Question) -> tuple[Any, ...]:
     extra: Any = None
+    terms: Any = None
     if isinstance(question, MultipleChoice):
         longest = correct_is_longest(question)
         extra = None if longest is None else (len(question.choices), longest)
         text = question.question
+        only, distractors = correct_only_terms(question)
+        terms = (
+            tuple((zlib.crc32(key.encode()), shown) for key, shown in only.items()),
+            tuple(zlib.crc32(key.encode()) for key in distractors),
+        )
     elif isinstance(question, TrueFalse):
         extra, text = question.answer, question.statement
     elif isinstance(question, Basic):
@@ -88,9 +94,9 @@ def _facts(question: Question) -> tuple[Any, ...]:
         text = cloze_full_text(question.text)
     else:  # pragma: no cover - every kind is listed above
         text = ""
-    ws = words(text)
-    exact = hashlib.blake2b(" ".join(ws).encode(), digest_size=8).hexdigest()
-    shingles = tuple(sorted({zlib.crc32(w.encode()) for w in content_stems(text)}))
+    joined = " ".join(words(text)).encode()
+    exact = (zlib.crc32(joined) << 32) | zlib.adler32(joined)  # 64 bits: no collision in practice
+    shingles = tuple(sorted([zlib.crc32(w.encode()) for w in content_stems(text)]))
     where = question.location
     return (
         question.id,
@@ -101,6 +107,7 @@ def _facts(question: Question) -> tuple[Any, ...]:
         extra,
         exact,
         shingles,
+        terms,
     )
 
 
@@ -166,14 +173,41 @@ def report(
 ) -> None:
     """Apply ``config`` to each file's record and run the course-wide rules."""
     everything: list[tuple[Path, tuple[Any, ...]]] = []
+    found: list[tuple[Path, tuple[Any, ...]]] = []
     for path, (findings, facts) in files:
-        for rule, line, column, message, measure in findings:
-            if _passes(config, rule, measure):
-                _emit(config, diag, rule, Location(path, line, column), message)
+        found.extend((path, finding) for finding in findings)
         everything.extend((path, fact) for fact in facts)
+    generic = _generic_words(config, everything)
+    for path, (rule, line, column, message, measure) in found:
+        if rule == "word-clue":
+            clues = [written for stem, written in measure if _crc(stem) not in generic]
+            if not clues:
+                continue
+            message = message.format(clues=", ".join(f"'{w}'" for w in clues[:3]))
+        if _passes(config, rule, measure):
+            _emit(config, diag, rule, Location(path, line, column), message)
     _longest_rate(config, everything, diag)
+    _correct_terms(config, everything, diag, root)
     _true_false_balance(config, everything, diag)
     _duplicates(config, everything, diag, root)
+
+
+def _crc(word: str) -> int:
+    return zlib.crc32(word.encode())
+
+
+def _generic_words(config: QualityConfig, facts: Sequence[tuple[Path, Any]]) -> set[int]:
+    """Content words in more than ``generic-share`` of the course's questions ("model" in a
+    course on language models): repeating one of them is no clue."""
+    share = config.param("word-clue", "generic-share")
+    if len(facts) < GENERIC_MIN_QUESTIONS or share >= 1:
+        return set()
+    counts: dict[int, int] = {}
+    for _, fact in facts:
+        for word in fact[7]:
+            counts[word] = counts.get(word, 0) + 1
+    limit = share * len(facts)
+    return {word for word, count in counts.items() if count > limit}
 
 
 def _passes(config: QualityConfig, rule: str, measure: tuple[float, ...]) -> bool:
@@ -228,6 +262,45 @@ def _longest_rate(config: QualityConfig, facts: Sequence[tuple[Path, Any]], diag
             "pick the longest; this is the first of them"
         )
         _emit(config, diag, rule, _where(*first), message)
+
+
+def _correct_terms(
+    config: QualityConfig, facts: Sequence[tuple[Path, Any]], diag: Diagnostics, root: Path
+) -> None:
+    rule = "correct-option-term"
+    if config.level(rule) == "off":
+        return
+    correct_only: dict[int, list[int]] = {}
+    shown: dict[int, str] = {}
+    in_distractors: dict[int, int] = {}
+    for index, (_, fact) in enumerate(facts):
+        if fact[8] is None or rule in fact[4]:
+            continue
+        only, distractors = fact[8]
+        for key, text in only:
+            correct_only.setdefault(key, []).append(index)
+            shown.setdefault(key, text)
+        for key in distractors:  # in a distractor (and maybe in the correct option too)
+            in_distractors[key] = in_distractors.get(key, 0) + 1
+    least = config.param(rule, "min-questions")
+    reported: set[int] = set()
+    for key, questions in correct_only.items():
+        if len(questions) < least or in_distractors.get(key, 0) > len(questions) // 3:
+            continue
+        if any(index in reported for index in questions):
+            continue  # one warning per group of questions ("kv" within "kv cache")
+        reported.update(questions)
+        path, fact = facts[questions[0]]
+        others = ", ".join(
+            f"{display_path(facts[i][0], root)}:{facts[i][1][1]}" for i in questions[1:4]
+        )
+        message = (
+            f"'{shown[key]}' is in the correct option of {len(questions)} questions and in "
+            f"none of their other options (this one, {others}"
+            f"{', ...' if len(questions) > 4 else ''}): students learn to pick it; use it in "
+            "some distractors too"
+        )
+        _emit(config, diag, rule, _where(path, fact), message)
 
 
 def _upper_tail(k: int, chances: list[float], mean: float, variance: float) -> float:
@@ -300,33 +373,21 @@ def _duplicates(
     if not near_on:
         return
     threshold = config.param(near_rule, "similarity")
-    frequency: Counter[int] = Counter()
-    for _, fact in facts:
-        frequency.update(fact[7])
-    index_of: defaultdict[int, list[int]] = defaultdict(list)
-    sets: list[frozenset[int]] = []
+    first_with_key: dict[tuple[int, ...], int] = {}
     for index, (path, fact) in enumerate(facts):
-        shingles = fact[7]
-        sets.append(frozenset(shingles))
-        if not shingles:
+        mine = fact[7]
+        if not mine:
             continue
-        ordered = sorted(shingles, key=lambda h: (frequency[h], h))
-        prefix = len(ordered) - math.ceil(threshold * len(ordered)) + 1
-        candidates: set[int] = set()
-        for shingle in ordered[: max(prefix, 1)]:
-            bucket = index_of[shingle]
-            candidates.update(bucket[-MAX_BUCKET:])
-            bucket.append(index)
-        if exact_of[index] is not None:
+        candidates = []
+        for key in _neighbourhood(mine):
+            earlier = first_with_key.setdefault(key, index)
+            if earlier != index:
+                candidates.append(earlier)
+        if exact_of[index] is not None or not candidates:
             continue
-        mine = sets[index]
         best, best_similarity = None, 0.0
         for other in candidates:
-            theirs = sets[other]
-            if not (threshold * len(mine) <= len(theirs) and threshold * len(theirs) <= len(mine)):
-                continue
-            shared = len(mine & theirs)
-            similarity = shared / (len(mine) + len(theirs) - shared)
+            similarity = _jaccard(mine, facts[other][1][7])
             if similarity >= threshold and similarity > best_similarity:
                 best, best_similarity = other, similarity
         if best is not None and not _allows(near_rule, fact, facts[best][1]):
@@ -336,6 +397,24 @@ def _duplicates(
                 "once, or make the two ask different things"
             )
             _emit(config, diag, near_rule, _where(path, fact), message)
+
+
+def _neighbourhood(words: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The (sorted) set of content words, and the set with each one word left out.
+
+    Two questions whose content words differ by one word added, removed or replaced share one
+    of these keys, so near duplicates are found by hashing, in linear time, without comparing
+    every pair of questions (a course may hold 50,000).
+    """
+    if len(words) > MAX_NEIGHBOURHOOD:
+        return [words]
+    return [words, *(words[:i] + words[i + 1 :] for i in range(len(words)))]
+
+
+def _jaccard(first: tuple[int, ...], second: tuple[int, ...]) -> float:
+    a, b = set(first), set(second)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
 
 
 def _allows(rule: str, *facts: tuple[Any, ...]) -> bool:

@@ -21,7 +21,7 @@ class Rule:
     name: str
     level: Level
     #: Where the rule comes from: Haladyna, Downing & Rodriguez (2002) guideline numbers
-    #: ("HDR 27") and the item-writing-flaw rubric of Moore et al. ("IWF: longest answer").
+    #: ("HDR 28b") and the criterion of the 19-flaw rubric of Moore et al. (2023) ("IWF: ...").
     source: str
     summary: str
     #: Thresholds a course may set, with their defaults.
@@ -34,33 +34,42 @@ RULES: dict[str, Rule] = {
         Rule(
             "longest-correct",
             "warning",
-            "HDR 23 (keep choices about equal in length); IWF: longest answer is correct",
+            "HDR 24 (choices about equal in length), 28d; IWF: longest answer correct",
             "the correct option is markedly longer than every distractor",
             {"ratio": 1.5, "margin": 10},
         ),
         Rule(
             "longest-correct-rate",
             "warning",
-            "HDR 23; IWF: longest answer is correct (across the test)",
+            "HDR 24, and 20 (vary the position of the right answer); IWF: longest answer correct",
             "across the course, the correct option is the longest far more often than chance",
             {"p-value": 0.01, "min-questions": 8},
         ),
         Rule(
             "word-clue",
             "warning",
-            "HDR 31c (avoid clang associations); IWF: word repeats in stem and correct answer",
+            "HDR 28b (clang associations); IWF: word repeats",
             "the correct option repeats a stem word that no distractor uses",
+            {"generic-share": 0.1},
+        ),
+        Rule(
+            "correct-option-term",
+            "warning",
+            "HDR 28b, 28d (clues across items); IWF: word repeats",
+            "a term recurs in the correct options of several questions and not in their "
+            "distractors",
+            {"min-questions": 3},
         ),
         Rule(
             "grammar-article",
             "warning",
-            "HDR 31b (avoid grammatical inconsistencies); IWF: grammatical cues",
+            "HDR 28c (grammatical inconsistencies), 12; IWF: grammatical cues",
             "'a'/'an' before the blank fits some options and not others",
         ),
         Rule(
             "grammar-number",
             "off",
-            "HDR 31b; IWF: grammatical cues (singular/plural)",
+            "HDR 28c, 12; IWF: grammatical cues",
             "'is'/'are' before the blank agrees with some options and not others",
         ),
         Rule(
@@ -78,31 +87,31 @@ RULES: dict[str, Rule] = {
         Rule(
             "combined-options",
             "warning",
-            "HDR 24 (avoid complex multiple-choice formats); IWF: complex or K-type",
+            "HDR 9 (avoid the complex, type K, format); IWF: complex or K-type",
             "an option combines others ('both A and B', 'A and C')",
         ),
         Rule(
             "absolute-terms",
             "warning",
-            "HDR 31a (avoid specific determiners); IWF: absolute terms",
+            "HDR 28a (specific determiners); IWF: absolute terms",
             "absolute terms (always, never, only, all) appear in the distractors only",
         ),
         Rule(
             "hedged-correct",
             "warning",
-            "HDR 31a; IWF: vague terms",
+            "HDR 28a, 28d (conspicuous correct choice); IWF: vague terms",
             "hedges (usually, often, may, can) appear in the correct option only",
         ),
         Rule(
             "negative-stem",
             "warning",
-            "HDR 17 (word the stem positively; emphasise a negative); IWF: negatively worded stem",
+            "HDR 17 (word the stem positively; capitalise and bold a negative); IWF: negative",
             "the stem says not, except or false without emphasis",
         ),
         Rule(
             "overlapping-options",
             "warning",
-            "HDR 21 (keep choices independent, not overlapping); IWF: overlapping options",
+            "HDR 22 (keep choices independent, not overlapping); IWF: convergence cues",
             "one option contains another, or numeric ranges overlap",
         ),
         Rule(
@@ -121,32 +130,32 @@ RULES: dict[str, Rule] = {
         Rule(
             "true-false-balance",
             "warning",
-            "HDR 22 (balance the key); Frisbie & Becker (1991) on true-false items",
+            "HDR 20 (vary the position of the right answer), for true-false; Frisbie & Becker 1991",
             "across the course, far more true-false answers are true than false (or the reverse)",
             {"p-value": 0.01, "min-questions": 10},
         ),
         Rule(
             "double-negative",
             "warning",
-            "HDR 17; Frisbie & Becker (1991): avoid double negatives",
+            "HDR 17 (avoid negatives); Frisbie & Becker (1991)",
             "a true-false statement holds two negations",
         ),
         Rule(
             "two-claims",
             "warning",
-            "HDR 1 (one content point per item); Frisbie & Becker (1991): one idea per statement",
+            "HDR 1 (one specific content point per item); Frisbie & Becker (1991)",
             "a true-false statement joins two claims ('because', ';', ', and')",
         ),
         Rule(
             "cloze-answer-visible",
             "warning",
-            "HDR 31 (no cues to the answer), applied to cloze deletions",
+            "HDR 28 (avoid clues to the right answer), for cloze deletions",
             "a deletion's answer is still visible elsewhere in the text of its card",
         ),
         Rule(
             "cloze-hint-gives-answer",
             "warning",
-            "HDR 31 (no cues to the answer), applied to cloze hints",
+            "HDR 28 (avoid clues to the right answer), for cloze hints",
             "a cloze hint contains the answer or most of it",
         ),
     )

@@ -7,11 +7,13 @@ difference), else ``()``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
 from ..model import Cloze, MultipleChoice, Question, TrueFalse
 from .text import (
+    STOP_WORDS,
     cloze_card_text,
     cloze_deletions,
     contains_phrase,
@@ -100,6 +102,8 @@ def _multiple_choice(q: MultipleChoice) -> Iterator[Finding]:
     yield from _number(q)
     for key in ("correct", "distractors"):
         for option in getattr(q, key):
+            if not _may_be_catch_all(option):
+                continue
             if _ALL_ABOVE.search(option):
                 yield ("all-of-the-above", key, _quoted(option) + _ABOVE_ADVICE, ())
             if _NONE_ABOVE.search(option):
@@ -153,18 +157,58 @@ def correct_is_longest(q: MultipleChoice) -> bool | None:
 
 def _word_clue(q: MultipleChoice) -> Iterator[Finding]:
     stem_words = content_stems(q.question)
-    correct = set().union(*(content_stems(c) for c in q.correct))
-    distractors = set().union(*(content_stems(d) for d in q.distractors))
-    clues = sorted((stem_words & correct) - distractors)
+    shared: set[str] = set()
+    for option in q.correct:
+        shared |= stem_words & content_stems(option)
+    for option in q.distractors:
+        if not shared:
+            return
+        shared -= content_stems(option)
+    clues = sorted(shared)
     if clues:
-        shown = ", ".join(f"'{w}'" for w in clues[:3])
+        written = {stem(w): w for c in q.correct for w in reversed(words(c))}
         yield (
             "word-clue",
             "correct",
-            f"the correct option repeats {shown} from the stem and no distractor does: "
-            "use the word in some distractors too, or rephrase",
-            (),
+            WORD_CLUE_MESSAGE,
+            tuple((clue, written.get(clue, clue)) for clue in clues),
         )
+
+
+#: ``{clues}``: the words, filled in once the course says which words are not generic.
+WORD_CLUE_MESSAGE = (
+    "the correct option repeats {clues} from the stem and no distractor does: "
+    "use the word in some distractors too, or rephrase"
+)
+
+
+def option_terms(text: str) -> dict[str, str]:
+    """The terms of an option: pairs of adjacent non-stop words, stemmed ("kv cache"), each
+    with the words as written. (Single words recur by coincidence, in other senses.)"""
+    found: dict[str, str] = {}
+    previous = None
+    for word in words(text):
+        if word in STOP_WORDS:
+            previous = None
+            continue
+        key = stem(word)
+        if previous is not None:
+            found.setdefault(f"{previous[0]} {key}", f"{previous[1]} {word}")
+        previous = (key, word)
+    return found
+
+
+def correct_only_terms(q: MultipleChoice) -> tuple[dict[str, str], set[str]]:
+    """Terms of the correct options that neither the stem nor a distractor uses, and the terms
+    of the distractors."""
+    correct: dict[str, str] = {}
+    for option in q.correct:
+        correct.update(option_terms(option))
+    distractors: set[str] = set()
+    for option in q.distractors:
+        distractors.update(option_terms(option))
+    hidden = distractors | set(option_terms(q.question))
+    return {k: v for k, v in correct.items() if k not in hidden}, distractors
 
 
 def _starts_with_vowel_sound(option: str) -> bool | None:
@@ -272,6 +316,9 @@ def _absolutes_and_hedges(q: MultipleChoice) -> Iterator[Finding]:
 
 
 def _negative_stem(q: MultipleChoice) -> Iterator[Finding]:
+    lower = q.question.lower()
+    if not any(word in lower for word in ("not", "except", "false", "incorrect", "n't")):
+        return
     for match in _NEGATIVE_RAW.finditer(q.question):
         word = match.group(2)
         if match.group(1) or (word.isupper() and len(word) > 1):
@@ -290,6 +337,10 @@ def _negative_stem(q: MultipleChoice) -> Iterator[Finding]:
         return
 
 
+def _alphabetic(stems: frozenset[str]) -> set[str]:
+    return {w for w in stems if w.isalpha()}
+
+
 def _ranges(option: str) -> tuple[float, float] | None:
     match = _RANGE.fullmatch(plain(option).strip().rstrip(".%").strip())
     if not match:
@@ -299,20 +350,40 @@ def _ranges(option: str) -> tuple[float, float] | None:
     return (low, high) if low <= high else None
 
 
+def _may_be_catch_all(option: str) -> bool:
+    """A quick test before the regular expressions: most options hold none of these words."""
+    lower = option.lower()
+    return (
+        "above" in lower
+        or "th" in lower  # these, those, them
+        or "neither" in lower
+        or "both" in lower
+        or "and" in lower
+        or "&" in lower
+        or "only" in lower
+    )
+
+
+@functools.lru_cache(maxsize=1 << 15)
 def visible_length(text: str) -> int:
     """About how many characters ``text`` shows: math counted without its markup."""
-    return len(plain(_MATH.sub(lambda m: _MATH_MARKUP.sub("", m.group(0)), text)))
+    if "$" in text:
+        text = _MATH.sub(lambda m: _MATH_MARKUP.sub("", m.group(0)), text)
+    return len(plain(text))
 
 
 def _option_words(option: str) -> list[str]:
     """Words of an option, each formula one word (so that $O(n)$ is not inside $O(n^2)$)."""
+    if "$" not in option:
+        return list(words(option))
     formulas = [" ".join(m.group(0).split()) for m in _MATH.finditer(option)]
     return [*words(_MATH.sub(" ", option)), *formulas]
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def is_catch_all(option: str) -> bool:
     """'All of the above', 'none of these', 'both A and B': options reported on their own."""
-    return bool(
+    return _may_be_catch_all(option) and bool(
         _ALL_ABOVE.search(option)
         or _NONE_ABOVE.search(option)
         or _COMBINED.search(option)
@@ -322,17 +393,20 @@ def is_catch_all(option: str) -> bool:
 
 def _overlaps(q: MultipleChoice) -> Iterator[Finding]:
     options = list(q.choices)
-    tokens = [[] if is_catch_all(o) else [stem(w) for w in _option_words(o)] for o in options]
+    tokens = [[] if is_catch_all(o) else _option_words(o) for o in options]
+    joined = [f" {' '.join(t)} " for t in tokens]
     content = [
-        {w for w in content_stems(o) if w.isalpha()} if tokens[i] else set()
+        _alphabetic(content_stems(o)) if 0 < len(tokens[i]) <= 8 else set()
         for i, o in enumerate(options)
     ]
-    ranges = [_ranges(o) for o in options]
+    ranges = [
+        _ranges(o) if o[:1].isdigit() or o[:8].lower() == "between " else None for o in options
+    ]
     for i, first in enumerate(options):
         for j in range(len(options)):
             if i == j or not tokens[i] or not tokens[j] or len(tokens[i]) >= len(tokens[j]):
                 continue
-            if contains_phrase(tokens[j], tokens[i]) or (content[i] and content[i] < content[j]):
+            if joined[i] in joined[j] or (0 < len(content[i]) <= 3 and content[i] < content[j]):
                 key = "correct" if options[j] in q.correct else "distractors"
                 yield (
                     "overlapping-options",

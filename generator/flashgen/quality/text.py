@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _MARKS = re.compile(r"[*_`~]+|<[^<>]+>")  # not [^>]: a run of "<" would scan quadratically
@@ -25,14 +27,27 @@ STOP_WORDS = frozenset(
 
 def plain(text: str) -> str:
     """Text without Markdown emphasis, code marks and HTML tags, whitespace collapsed."""
-    return " ".join(_MARKS.sub("", text).split())
+    if _has_marks(text):
+        text = _MARKS.sub("", text)
+    return " ".join(text.split())
 
 
-def words(text: str) -> list[str]:
+def _has_marks(text: str) -> bool:
+    return "*" in text or "_" in text or "`" in text or "~" in text or "<" in text
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def words(text: str) -> tuple[str, ...]:
     """The words of ``text``, lower case (apostrophes kept: "can't")."""
-    return [w.replace("’", "'") for w in _WORD.findall(_MARKS.sub(" ", text).casefold())]
+    if "<" in text:  # Markdown marks are not word characters; HTML tags must go
+        text = _MARKS.sub(" ", text)
+    found = _WORD.findall(text.casefold())
+    if "’" in text:
+        return tuple(w.replace("’", "'") for w in found)
+    return tuple(found)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def stem(word: str) -> str:
     """A light English stem, enough to match "caches" with "cache" and "stored" with "stores"."""
     if len(word) <= 4 or not word.isalpha():
@@ -46,13 +61,14 @@ def stem(word: str) -> str:
     return word
 
 
-def content_stems(text: str) -> set[str]:
+@functools.lru_cache(maxsize=1 << 15)
+def content_stems(text: str) -> frozenset[str]:
     """Stems of the words that carry content: no stop words, three letters or more, or a number."""
-    return {
+    return frozenset(
         stem(w)
         for w in words(text)
         if w not in STOP_WORDS and (len(w) >= 3 or any(c.isdigit() for c in w))
-    }
+    )
 
 
 def cloze_deletions(text: str) -> list[tuple[str, str, str | None]]:
@@ -74,12 +90,13 @@ def cloze_full_text(text: str) -> str:
     return _CLOZE.sub(lambda m: m.group(2), text)
 
 
-def contains_phrase(haystack: list[str], needle: list[str]) -> bool:
+def contains_phrase(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     """Whether the word sequence ``needle`` occurs in ``haystack``."""
     size = len(needle)
     if not size or size > len(haystack):
         return False
-    first = needle[0]
+    first, needle = needle[0], list(needle)
+    haystack = list(haystack)
     return any(
         haystack[i] == first and haystack[i : i + size] == needle
         for i in range(len(haystack) - size + 1)
