@@ -24,15 +24,22 @@ check: install-test
 
 # Both installs are editable: the venv runs the code of this folder, so `make build` after
 # `make test` (or after an edit) never puts a copy in front of it that the tests would then
-# test. `install` does nothing when flashgen is installed and pyproject.toml is unchanged.
-install: $(VENV)/bin/flashgen
+# test. `install` installs only when the venv's flashgen is not this folder's code (missing,
+# or a copy) or pyproject.toml changed since (dependencies); else it keeps what is there.
+EDITABLE_STAMP = $(VENV)/.flashgen-editable
+IS_THIS_FOLDER = import flashgen, pathlib, sys; \
+  sys.exit(pathlib.Path(flashgen.__file__).parent.resolve() != pathlib.Path("generator/flashgen").resolve())
+PIP_INSTALL = $(VENV)/bin/pip install --quiet --disable-pip-version-check
 
-$(VENV)/bin/flashgen: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
-	touch $@
+install: $(VENV)/bin/python
+	@if $(VENV)/bin/python -c '$(IS_THIS_FOLDER)' 2>/dev/null && [ $(EDITABLE_STAMP) -nt pyproject.toml ]; \
+	then :; else \
+	  echo "$(PIP_INSTALL) -e ."; $(PIP_INSTALL) -e . && touch $(EDITABLE_STAMP); \
+	fi
 
 install-test: $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP_INSTALL) -e '.[test]'
+	@touch $(EDITABLE_STAMP)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

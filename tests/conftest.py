@@ -27,6 +27,26 @@ from flashgen.checks import load_course
 from flashgen.model import Course
 from support import write_course
 
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def _ledgers() -> set[Path]:
+    return {
+        *REPOSITORY.glob("tests/courses/**/flashgen.ledger"),
+        *REPOSITORY.glob("cards/*.ledger"),
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_courses_stay_unwritten():
+    """A build keeps its ledger in the course folder: tests build copies of the repository's
+    courses, never the courses themselves. Fails the run when a test wrote a ledger into one."""
+    before = {path: path.read_bytes() for path in _ledgers()}
+    yield
+    after = {path: path.read_bytes() for path in _ledgers()}
+    written = sorted(str(p.relative_to(REPOSITORY)) for p in after if before.get(p) != after[p])
+    assert not written, f"tests wrote into repository courses: {written}"
+
 
 @pytest.fixture
 def make_course(tmp_path: Path):

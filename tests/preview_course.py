@@ -66,7 +66,10 @@ title: Gamma
 chapter: more
 prerequisites: [beta]
 related: [alpha]
-summary: Builds on beta.
+summary: |
+  Builds on beta: a photon's energy is $E = h\\nu$, and
+
+  $$\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}$$
 """
 
 

@@ -260,7 +260,8 @@ def test_failed_build_leaves_previous_deck_untouched(tmp_path, epoch):
         build(course, tmp_path / "out", only=("apkg",))
     assert deck.read_bytes() == good
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".cache") == [
-        "deck-demo.apkg"
+        ".flashgen-output",
+        "deck-demo.apkg",
     ]
 
 

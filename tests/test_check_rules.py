@@ -8,6 +8,7 @@ folder. To add a rule: add a folder, write ``expected.txt`` by hand, and add its
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,9 @@ REQUIRED_RULES = {
     "concept-not-a-mapping",
     "unsupported-tag",
     "merge-key",
+    "unreadable-file-no-cascade",
+    "duplicate-id-no-cycle",
+    "cloze-typos",
 }
 
 #: Courses whose only problems are warnings: `flashgen check` exits 0 on them.
@@ -127,9 +131,50 @@ def test_wrong_type_gives_the_quote_hint() -> None:
     _, diag, _ = check(BAD_COURSES / "wrong-type-number")
     [error] = diag.errors
     assert error.message == (
-        """'title' must be text, not the number 42; put it in quotes if you mean the text: "42\""""
+        """'prerequisites' item 1 must be text, not the number 42; put it in quotes if you mean """
+        """the text: "42\""""
     )
-    assert (error.location.line, error.location.column) == (2, 8)
+    assert (error.location.line, error.location.column) == (4, 17)
+
+
+NUMBERS = """\
+id: alpha
+title: 1984
+chapter: basics
+prerequisites: []
+summary: Numbers as answers.
+questions:
+  - id: product
+    type: multiple-choice
+    question: What is 6 x 7?
+    correct: 42
+    distractors: [3, 12, 1.50, 0x1F]
+  - id: price
+    type: basic
+    front: What does it cost?
+    back: 1.50
+"""
+
+
+def test_numbers_in_text_fields_are_the_text_as_written(tmp_path: Path) -> None:
+    shutil.copytree(BAD_COURSES / "wrong-type-number", tmp_path / "course")
+    (tmp_path / "course" / "alpha.yaml").write_text(NUMBERS, encoding="utf-8")
+    course, diag, _ = check(tmp_path / "course")
+    assert not diag.errors
+    assert course is not None
+    [concept] = course.concepts
+    product, price = concept.questions
+    assert concept.title == "1984"
+    assert isinstance(product, MultipleChoice) and isinstance(price, Basic)
+    assert (product.correct, product.distractors) == (("42",), ("3", "12", "1.50", "0x1F"))
+    assert price.back == "1.50"
+
+
+def test_a_misspelt_required_key_is_one_error() -> None:
+    _, diag, _ = check(BAD_COURSES / "unknown-key")
+    assert [d.message for d in diag.errors] == [
+        "unknown key 'prerequisite' in a concept; did you mean 'prerequisites'?"
+    ]
 
 
 def test_prerequisite_cycle_names_the_whole_cycle() -> None:
@@ -234,3 +279,23 @@ def test_valid_course_values_are_read_as_written() -> None:
     assert attention.prerequisite_ids == ("embeddings", "tokens")
     assert attention.related_ids == ("vocabulary",)
     assert [ch.id for ch in course.chapters] == ["basics", "advanced"]
+
+
+def test_too_many_questions_is_an_error_naming_the_limit(tmp_path: Path) -> None:
+    from flashgen.reader import MAX_QUESTIONS
+
+    shutil.copytree(BAD_COURSES / "wrong-type-number", tmp_path / "course")
+    question = "  - id: q{0}\n    type: basic\n    front: Front {0}?\n    back: Back.\n"
+    questions = "".join(question.format(n) for n in range(MAX_QUESTIONS + 1))
+    (tmp_path / "course" / "alpha.yaml").write_text(
+        "id: alpha\ntitle: Alpha\nchapter: basics\nprerequisites: []\nsummary: S.\n"
+        f"questions:\n{questions}",
+        encoding="utf-8",
+    )
+    _, diag, _ = check(tmp_path / "course")
+    [error] = diag.errors
+    assert error.message == (
+        f"{MAX_QUESTIONS + 1:,} questions in one concept; the limit is {MAX_QUESTIONS:,}: "
+        "split the concept into several"
+    )
+    assert (error.location.line, error.location.column) == (7, 3)

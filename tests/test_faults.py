@@ -110,7 +110,8 @@ def test_two_builds_at_once_leave_one_complete_deck(tmp_path):
     processes = [flashgen("build", str(course), "-o", str(out), "--only", "apkg") for _ in range(2)]
     results = [process.communicate(timeout=300) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], results
-    assert sorted(p.name for p in out.iterdir() if p.name != ".cache") == ["tiny.apkg"]
+    names = sorted(p.name for p in out.iterdir() if p.name != ".cache")
+    assert names == [".flashgen-output", "tiny.apkg"]
     collection = Collection(str(tmp_path / "student.anki2"))
     try:
         log = import_apkg(collection, out / "tiny.apkg")
@@ -179,15 +180,15 @@ def test_full_disk_is_a_clear_error_and_keeps_the_previous_deck(tmp_path):
     assert leftovers(out) == []
 
 
-def test_output_folder_inside_the_course_is_not_read_as_course(tmp_path):
+def test_output_folder_inside_the_course_is_refused(tmp_path):
+    """Inside the course, outputs would be read back as course material, or hide the
+    concepts under them from the build (an empty deck): the folder is refused, exit 2."""
     course = big_course(tmp_path / "course", concepts=3)
-    out = course / "build"
-    for _ in range(2):
+    for out in (course / "build", course / "part0", course):
         result = run("build", str(course), "-o", str(out), "--only", "apkg")
-        assert result.returncode == 0, result.stderr
-    (out / "stray.yaml").write_text("not: a concept\n")
-    assert run("check", str(course)).returncode == 1  # without -o it is just a folder
-    assert run("build", str(course), "-o", str(out), "--only", "apkg").returncode == 0
+        assert result.returncode == 2, result.stderr
+        assert "refusing to write into" in result.stderr and "course folder" in result.stderr
+        assert not list(course.rglob("*.apkg"))
 
 
 @pytest.mark.parametrize("course", [SEED_COURSE, "big"])

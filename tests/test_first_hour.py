@@ -72,7 +72,11 @@ def test_every_command_finds_the_course_from_inside_it(course: Path) -> None:
     result = shell("flashgen new concept cells --chapter ch1 --after spaced-repetition", chapter)
     assert result.returncode == 0, result.stderr
     assert result.stderr == "using course ..\n"
-    assert (chapter / "cells.yaml").is_file()
+    assert (chapter / "cells.yaml").is_file() and result.stdout == "wrote cells.yaml\n"
+
+    result = shell("flashgen diff", chapter)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("using course ..\n")
 
     result = shell("flashgen stats --format json", chapter)
     assert result.returncode == 0, result.stderr

@@ -83,10 +83,16 @@ def test_file_over_the_size_limit_is_refused(course, tmp_path):
 
 
 def test_a_very_long_line_within_the_limit_builds(course, tmp_path):
-    long_summary = "word " * 400_000  # a 2 MB line
+    long_summary = "word " * 3_999  # 19,995 characters: just inside the limit of a text field
     (course / "long.yaml").write_text(concept_yaml("long").replace("About long.", long_summary))
     result = run("build", str(course), "-o", str(tmp_path / "out"), "--only", "apkg")
     assert result.exit_code == 0, result.output
+
+
+def test_a_2_mb_line_is_a_located_error(course, tmp_path):
+    long_summary = "word " * 400_000
+    (course / "long.yaml").write_text(concept_yaml("long").replace("About long.", long_summary))
+    assert_refused(course, tmp_path, "long.yaml:5:10: error: text is 1,999,999 characters long")
 
 
 def test_non_utf8_bytes_are_reported_with_their_line(course, tmp_path):

@@ -325,3 +325,68 @@ def test_a_ledger_that_is_a_link_out_of_the_course_is_refused(course, tmp_path):
     assert code == 1 and "Traceback" not in err
     assert f"{LEDGER_NAME}:1:1: error:" in err
     assert outside.read_text() == "course\tsemester-demo\n"
+
+
+def test_the_seed_course_ships_its_ledger():
+    """cards/flashgen.ledger is committed: every note of the seed course is in it (after
+    adding questions, run `flashgen build cards` and commit the ledger with them)."""
+    from flashgen.build import plan
+    from flashgen.checks import load_course
+    from support import SEED_COURSE
+
+    course, _ = load_course(SEED_COURSE)
+    changes, _ = plan(SEED_COURSE)
+    assert not changes.first_publication
+    assert changes.count("new") == changes.count("retired") == 0
+    notes = len(course.concepts) + course.question_count
+    assert changes.count("unchanged") + changes.count("updated") == notes
+
+
+def test_a_corrected_course_title_keeps_every_published_deck_name(course, tmp_path):
+    publish(course, tmp_path / "v1")
+    edit(course / "course.yaml", "title: Semester Demo", "title: The Semester Demo")
+    result = build(course, tmp_path / "v2", only=("apkg",))
+    (warning,) = result.diagnostics.warnings
+    assert (warning.location.line, warning.location.column) == (4, 8)
+    assert warning.message.startswith("the course title changed: the published deck name")
+    names = deck_names(result.written[0], tmp_path, "kept")
+    assert names == {
+        "Semester Demo",
+        "Semester Demo::01 Introduction",
+        "Semester Demo::02 Core Ideas",
+        "Semester Demo::03 Advanced Topics",
+    }
+    assert result.changes.count("updated") == 0
+
+
+def test_a_chapter_inserted_before_published_ones_sorts_between_them(course, tmp_path):
+    publish(course, tmp_path / "v1")
+    edit(
+        course / "course.yaml",
+        "  - id: advanced\n",
+        "  - id: practice\n    title: Practice\n  - id: advanced\n",
+    )
+    (course / "core" / "drill.yaml").write_text(
+        "id: drill\ntitle: Drill\nchapter: practice\nprerequisites: [attention]\n"
+        "summary: Practice attention by hand.\n"
+    )
+    result = build(course, tmp_path / "v2", only=("apkg",))
+    messages = [(w.location.line, w.message) for w in result.diagnostics.warnings]
+    assert messages[1][0] == 13 and "'Semester Demo::03 Advanced Topics' is kept" in messages[1][1]
+    assert messages[:1] == [
+        (
+            11,
+            "chapter 'practice' comes before chapters already published: its deck is "
+            "'Semester Demo::02.1 Practice', which sorts in course order without renaming "
+            "published decks (`flashgen build --rename-decks` renumbers them all; students' "
+            "decks split)",
+        )
+    ]
+    names = sorted(deck_names(result.written[0], tmp_path, "inserted"))
+    assert names == [
+        "Semester Demo",
+        "Semester Demo::01 Introduction",
+        "Semester Demo::02 Core Ideas",
+        "Semester Demo::02.1 Practice",
+        "Semester Demo::03 Advanced Topics",
+    ]

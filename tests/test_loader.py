@@ -142,7 +142,8 @@ def test_unsupported_tag() -> None:
     value, diag = parse("x: !custom thing\n")
     assert value == {"x": "thing"}
     assert messages(diag) == [
-        "f.yaml:1:4: error: unsupported YAML tag '!custom': write plain text, lists and mappings"
+        "f.yaml:1:4: error: unsupported YAML tag '!custom': write plain text, lists and mappings "
+        "(if it is part of the text, put the whole text in single quotes)"
     ]
 
 
@@ -159,7 +160,7 @@ def test_complex_keys_are_refused() -> None:
         ("a: 1\n---\nb: 2\n", "f.yaml:2:1: error: YAML syntax error: expected a single document"
          " in the stream, but found another document"),
         ("a: b: c\n", "f.yaml:1:5: error: YAML syntax error: mapping values are not allowed in"
-         " this context"),
+         " this context: ': ' inside a text reads as a new key; " + loader.QUOTE_HOW),
         ("a:\n\t- b\n", "f.yaml:2:1: error: YAML syntax error: found character that cannot start"
          " any token (indent with spaces, not tabs) while scanning for the next token"),
     ],
@@ -301,3 +302,190 @@ def test_model_where_counts_offsets_in_the_stripped_text() -> None:
     item = where.locate("correct", "six x".rindex("x"), index=0)
     assert (item.line, item.column) == (4, 18)
     assert where.locate("correct", 0, index=1) == value["correct"].item_location(1)
+
+
+@pytest.mark.parametrize("char", ["\x1f", "\x00", "\x07", "\x7f", "\x1b"])
+def test_raw_control_characters_are_located(char: str) -> None:
+    value, diag = parse(f"id: a\ntitle: one{char}two\n")
+    assert value is None
+    assert messages(diag) == [
+        f"f.yaml:2:11: error: {loader.describe_character(char)} is not allowed in the file: "
+        "delete it (it is invisible in most editors)"
+    ]
+
+
+def test_field_separator_is_named() -> None:
+    _, diag = parse("title: a\x1fb\n")
+    assert "U+001F (Anki's field separator)" in messages(diag)[0]
+
+
+def test_escaped_control_characters_are_located() -> None:
+    value, diag = parse('id: a\ntitle: "bell \\x07 and \\u001f"\n')
+    assert isinstance(value, dict)
+    assert messages(diag) == [
+        "f.yaml:2:14: error: control character U+0007 in the text (written as an escape in "
+        "double quotes?): remove it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "column", "command", "result"),
+    [(r'"$6 \times 7$"', 14, r"\times", "a tab"),
+     (r'"$\frac{1}{2}$"', 12, r"\frac", "a form feed (U+000C)"),
+     (r'"$\beta$"', 12, r"\beta", "a backspace (U+0008)"),
+     (r'"$\nu$"', 12, r"\nu", "a line break"),
+     (r'"x $a \neq b$"', 16, r"\neq", "a line break"),
+     (r'"$\alpha$"', 12, r"\alpha", "a bell (U+0007)"),
+     (r'"$\vec{v}$"', 12, r"\vec", "a vertical tab (U+000B)"),
+     (r'"$\epsilon$"', 12, r"\epsilon", "an escape (U+001B)"),
+     (r'"$\rho$"', 12, r"\rho", "a carriage return (U+000D)"),
+     (r'"$\Phi$"', 12, r"\Phi", "a paragraph separator (U+2029)")],
+)  # fmt: skip
+def test_latex_in_double_quotes_names_the_command(
+    written: str, column: int, command: str, result: str
+) -> None:
+    _, diag = parse(f"id: a\nsummary: {written}\n")
+    escape = command[:2]
+    assert messages(diag) == [
+        f"f.yaml:2:{column}: error: '{command}' in double quotes: YAML reads '{escape}' as "
+        f"{result}, so students would not see '{command}'; write the text in single quotes "
+        "('...') or as a block (|), where \\ is kept"
+    ]
+
+
+def test_newlines_and_tabs_in_double_quotes_stay_allowed() -> None:
+    value, diag = parse('text: "Line one\\nLine two\\tthen \\\\frac"\n')
+    assert value == {"text": "Line one\nLine two\tthen \\frac"}
+    assert not len(diag)
+
+
+def test_unknown_escape_suggests_quoting() -> None:
+    _, diag = parse('id: a\nsummary: "$\\sigma$"\n')
+    (message,) = messages(diag)
+    assert message.startswith("f.yaml:2:")
+    assert "LaTeX in double quotes?" in message and "single quotes" in message
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [("!!bool yes", "'yes' is not a valid boolean for the tag '!!bool' (YAML 1.2 core schema: "
+      "only true or false)"),
+     ("!!float abc", "'abc' is not a valid number for the tag '!!float'"),
+     ("!!int 1.5", "'1.5' is not a valid integer for the tag '!!int'"),
+     ("!!null x", "'x' is not a valid null for the tag '!!null'"),
+     ("!!binary aGk=", "unsupported YAML tag '!!binary'"),
+     ("!!set {a: 1}", "the YAML tag '!!set' cannot be used on a mapping"),
+     ("!!seq {a: 1}", "the YAML tag '!!seq' cannot be used on a mapping"),
+     ("!!map [1]", "the YAML tag '!!map' cannot be used on a list"),
+     ("!custom [1]", "the YAML tag '!custom' cannot be used on a list")],
+)  # fmt: skip
+def test_explicit_tags_give_the_core_value_or_a_located_error(written: str, message: str) -> None:
+    _, diag = parse(f"id: a\nanswer: {written}\n")
+    (rendered,) = messages(diag)
+    assert rendered.startswith(f"f.yaml:2:9: error: {message}")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("!!bool true", True), ("!!bool FALSE", False), ("!!int 0x1F", 31), ("!!float 1", 1.0),
+     ("!!str 12", "12"), ("!!null ~", None), ("!!map {a: 1}", {"a": 1}), ("!!seq [1]", [1])],
+)  # fmt: skip
+def test_valid_explicit_tags(written: str, expected: object) -> None:
+    value, diag = parse(f"answer: {written}\n")
+    assert value == {"answer": expected}
+    assert isinstance(value["answer"], type(expected))  # type: ignore[index]
+    assert not len(diag)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "meaning"),
+    [("q: It is the **opposite**: really\n", "1:26", "': ' inside a text reads as a new key"),
+     ("q: *Why* is it\n", "1:8", "YAML reads '*' at the start of a text as an alias (*name), "
+      "not emphasis"),
+     ("q: `code` first\n", "1:4", "YAML reads '`' at the start of a text as a reserved character"),
+     ("d:\n  - [X] done\n", "2:9", "YAML reads '[' at the start of a text as the start of a list"),
+     ("q: @user said\n", "1:4", "YAML reads '@' at the start of a text as a reserved character"),
+     ("q: %d format\n", "1:4", "YAML reads '%' at the start of a text as a directive"),
+     ("q: |text here\n", "1:5", "YAML reads '|' at the start of a text as a block, whose text "
+      "must start on the next line"),
+     ("q: {{c1::x}} is\n", "1:14", "YAML reads '{' at the start of a text as the start of a "
+      "mapping")],
+)  # fmt: skip
+def test_markdown_in_plain_text_says_how_to_quote(text: str, where: str, meaning: str) -> None:
+    _, diag = parse(text)
+    (message,) = messages(diag)
+    assert message.startswith(f"f.yaml:{where}: error: YAML syntax error: ")
+    assert meaning in message
+    assert message.endswith(loader.QUOTE_HOW)
+
+
+def test_a_hashtag_that_cut_the_text_is_a_warning_at_the_hash() -> None:
+    value, diag = parse("q: Six #carbons\nid: x  # an ordinary comment\nl:\n  - one #two\n")
+    assert value == {"q": "Six", "id": "x", "l": ["one"]}
+    assert messages(diag) == [
+        f"f.yaml:1:8: warning: ' #' starts a YAML comment, so '#carbons' is not part of the "
+        f"text 'Six'; if it should be, {loader.QUOTE_HOW}",
+        f"f.yaml:4:9: warning: ' #' starts a YAML comment, so '#two' is not part of the "
+        f"text 'one'; if it should be, {loader.QUOTE_HOW}",
+    ]
+
+
+def test_alias_budget_counts_characters_under_a_memory_limit(tmp_path: Path) -> None:
+    """A 1 MiB text aliased 3,000 times: refused in bounded memory (not 9 GB later), at the
+    text the aliases repeat."""
+    import resource
+    import subprocess
+    import sys
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.yaml").write_text(
+        "id: c\ntitle: C\nchapters:\n  - id: ch\n    title: Ch\n", encoding="utf-8"
+    )
+    big = "a" * (1024 * 1024)
+    aliases = "".join("  - *big\n" for _ in range(3000))
+    (course / "bomb.yaml").write_text(
+        f"id: bomb\ntitle: &big {big}\nchapter: ch\nprerequisites: []\nsummary: x\n"
+        f"tags:\n{aliases}",
+        encoding="utf-8",
+    )
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024, 1536 * 1024 * 1024))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flashgen", "check", str(course)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "MemoryError" not in result.stderr and "Traceback" not in result.stderr
+    expected = "YAML expands to more than 16,777,216 characters (the limit per file"
+    line = next(line for line in result.stdout.splitlines() if expected in line)
+    assert "bomb.yaml:2:" in line
+
+
+def test_text_and_question_limits_are_located() -> None:
+    long_text = "x" * (loader.MAX_TEXT_CHARS + 1)
+    _, diag = parse(f"id: a\nsummary: {long_text}\n")
+    assert messages(diag) == [
+        f"f.yaml:2:10: error: this text is {loader.MAX_TEXT_CHARS + 1:,} characters long; the "
+        f"limit is {loader.MAX_TEXT_CHARS:,} per text field: split it or shorten it"
+    ]
+
+
+def test_an_anchor_name_with_a_colon_is_refused_where_written() -> None:
+    value, diag = parse("id: a\nkey: &an:chor value\n")
+    assert value is None
+    assert messages(diag) == [
+        "f.yaml:2:6: error: anchor name '&an:chor' contains ':', which YAML readers disagree "
+        "about: rename the anchor without ':' (or, if it is text, put the text in single quotes)"
+    ]
+
+
+def test_the_non_specific_tag_gives_text() -> None:
+    value, diag = parse("- ! 12\n- 12\n")
+    assert value == ["12", 12]
+    assert not len(diag)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from flashgen import pdf
 from flashgen.build import build
 from flashgen.cards import study_cards
 from flashgen.checks import load_course
+from flashgen.outputs import MARKER
 from test_pdf import flat, runs, squash
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -47,6 +49,8 @@ def split_build(course_dir, tmp_path_factory):
     foreign = [output / f"{course.id}-cards-x-guide.pdf", output / "other-cards.pdf"]
     for path in (*old, *foreign):
         path.write_bytes(b"%PDF-old")
+    # The older build's files are flashgen's (its marker lists them); the others are not.
+    (output / MARKER).write_text(json.dumps({"written": [path.name for path in old]}))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
         patch.setenv("FLASHGEN_CACHE_DIR", str(output / "cache"))

@@ -221,8 +221,7 @@ def test_strict_passes_a_course_without_warnings() -> None:
 
 
 def test_build_reports_quality_warnings_and_still_builds(tmp_path: Path) -> None:
-    course = tmp_path / "course"  # a copy: a build writes the course's ledger
-    shutil.copytree(QUALITY / "true-false-balance", course)
+    course = shutil.copytree(QUALITY / "true-false-balance", tmp_path / "course")
     for only in ("apkg", None):
         out = tmp_path / f"out-{only}"
         args = ["build", "-q", str(course), "-o", str(out)]

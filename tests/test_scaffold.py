@@ -122,7 +122,19 @@ def test_awkward_titles_stay_valid_yaml(course_dir: Path) -> None:
     course, diag = load_course(course_dir)
     assert not diag.has_errors, diag.render_text()
     assert course.concept("tricky").title == 'KV cache: "why" #1 {x}'
-    assert quote("No") == '"No"' and quote("Plain words") == "Plain words"
+    assert quote("No") == "'No'" and quote("Plain words") == "Plain words"
+
+
+def test_scaffolding_never_writes_double_quotes(course_dir: Path) -> None:
+    """In double quotes \\t, \\f, \\b are escapes: `$\\times$` added to a stub would break."""
+    path = new_concept(
+        course_dir, "math-stub", "ch1", title=r'Why "6 \times 7"? It\'s $\frac{1}{2}$'
+    )
+    text = path.read_text(encoding="utf-8")
+    assert not [line for line in text.splitlines() if ': "' in line or '- "' in line], text
+    course, diag = load_course(course_dir)
+    assert not diag.has_errors, diag.render_text()
+    assert course.concept("math-stub").title == r'Why "6 \times 7"? It\'s $\frac{1}{2}$'
 
 
 def test_cli_init_new_and_schema(tmp_path: Path) -> None:

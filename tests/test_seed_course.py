@@ -50,9 +50,6 @@ def test_seed_course_has_no_errors_and_no_warnings() -> None:
     assert [d for d in diag.items if not d.rule] == [], text
 
 
-@pytest.mark.xfail(
-    strict=True, reason="cards/ is revised for the quality rules on its own branch (issue 12)"
-)
 def test_seed_course_passes_the_quality_rules() -> None:
     _, diag, text = check(SEED_COURSE)
     assert len(diag) == 0, text

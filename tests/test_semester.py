@@ -277,6 +277,9 @@ def test_a_semester_of_rebuilds(tmp_path, student, monkeypatch):
     assert 'class="fg-removed-cloze"><span class="cloze-inactive"' in c1.question()
     served = new_cards_served(v2, tmp_path, "fresh-v2")
     assert_prerequisite_order(course, served)
+    # A new student meets the retired card (it has no concept tag) after every concept of its
+    # chapter (decks are gathered one by one), never first.
+    assert served.index(None) > max(served.index("embeddings"), served.index("attention"))
     assert served.index("sampling") > served.index("embeddings")
 
     # --- Week 9: one more edit, a later SOURCE_DATE_EPOCH ----------------------------------

@@ -262,3 +262,42 @@ def test_fuzzed_attribute_chains_never_run_code_or_read_files(tmp_path, data):
     assert not marker.exists(), source
     assert SECRET not in output, source
     assert "<module 'os'" not in output and "<built-in function" not in output, source
+
+
+MEMORY_BOMBS = [
+    "[[ 'x' * 1000000000 ]]",
+    "[[ 'x'.ljust(1000000000) ]]",
+    "[[ 'x'|center(1000000000) ]]",
+    "[[ '{:>1000000000}'.format(1) ]]",
+    "[[ '%1000000000s' % 1 ]]",
+    "[[ 9 ** 999999999 ]]",
+    "[[ [1]|batch(1000000000, 'x')|list ]]",
+    "[% for i in range(100000) %][[ 'x' * 1000000 ]][% endfor %]",
+]
+
+
+@pytest.mark.parametrize("bomb", MEMORY_BOMBS)
+def test_a_template_cannot_fill_memory(course, tmp_path, bomb):
+    """`flashgen check` under a 1 GiB address-space limit: the bomb is a located error, not a
+    MemoryError or a killed process."""
+    import resource
+    import subprocess
+    import sys
+
+    template = course / "templates" / "anki" / "style.css"
+    template.parent.mkdir(parents=True)
+    template.write_text(f".card {{}}\n{bomb}\n")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1024**3, 1024**3))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flashgen", "check", str(course)],
+        capture_output=True,
+        text=True,
+        timeout=600,  # a guard against a hang, not a measurement
+        preexec_fn=limit,
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"{template}:2:1: error: template error: not allowed in a template" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

@@ -27,8 +27,9 @@ if TYPE_CHECKING:  # genanki is imported where a deck is written (it takes ~50 m
 
 from . import identity
 from .cards import StudySet
+from .coursefiles import read_media
 from .identity import deck_id, letters
-from .markdown import HtmlRenderer
+from .markdown import HtmlRenderer, deck_name_text, escape_anki_markup
 from .model import Basic, Chapter, Cloze, Concept, Course, MultipleChoice, TrueFalse
 from .notetypes import FIELDS, build_note_types, stable_id
 
@@ -37,8 +38,9 @@ warnings.filterwarnings("ignore", module="genanki")
 
 
 def deck_name(*titles: str) -> str:
-    """An Anki deck path; '::' inside a title would create an unintended sub-deck."""
-    return "::".join(" ".join(title.replace("::", ":").split()) for title in titles)
+    """An Anki deck path; '::' inside a title would create an unintended sub-deck. HTML tags
+    are left out (see :func:`flashgen.markdown.deck_name_text`; check warns about them)."""
+    return "::".join(deck_name_text(title.replace("::", ":"))[0] for title in titles)
 
 
 #: One concept's notes as far as they depend on its own file and the course id only: rendered
@@ -169,7 +171,7 @@ def assemble(
         for index, chapter in enumerate(course.chapters)
     }
     prefix = {
-        chapter.id: f"{escape(course.title)} › {escape(chapter.title)} › "
+        chapter.id: escape_anki_markup(f"{escape(course.title)} › {escape(chapter.title)} › ")
         for chapter in course.chapters
     }
     position = 0
@@ -297,7 +299,7 @@ def write_apkg(package: AnkiPackage, media: dict[str, Path], path: Path, timesta
             index = {str(i): name for i, name in enumerate(names)}
             _add(archive, "media", json.dumps(index, sort_keys=True).encode(), date)
             for number, name in index.items():
-                _add(archive, number, media[name].read_bytes(), date)
+                _add(archive, number, read_media(media[name])[0], date)
 
 
 def _write_collection(

@@ -7,15 +7,21 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from .atomic import atomic_path
+from .cache import CACHE_DIR
 from .cards import StudySet, study_cards
 from .checks import load_course
+from .coursefiles import CourseFileError
 from .diagnostics import CourseError, Diagnostics, Location
-from .ledger import Changes, prepare, write_ledger
+from .outputs import check_output_folder, record_written, written_before
 from .templates import template_environment, template_error
+
+if TYPE_CHECKING:  # the ledger needs genanki's note types: imported where a deck is built
+    from .ledger import Changes
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
@@ -72,14 +78,42 @@ def build(
     The deck follows the course's publication ledger (:mod:`flashgen.ledger`), which is
     updated, atomically, once the deck is written (``update_ledger=False``: read only, as the
     preview does). Raises :class:`CourseError` (and writes nothing) when the course or the
-    ledger has errors.
+    ledger has errors, :class:`~flashgen.outputs.OutputFolderRefused` for a folder flashgen
+    may not write into.
     """
+    check_output_folder(output_dir, course_dir)
+    try:
+        result = _build(
+            course_dir, output_dir, only, progress, paper, card_size, rename_decks, update_ledger
+        )
+    except CourseFileError as error:  # a course file changed into a bad one during the build
+        diag = Diagnostics()
+        diag.error(Location(error.path), error.message)
+        raise CourseError(diag) from None
+    written = [path.name for path in result.written]
+    if (output_dir / CACHE_DIR).is_dir():
+        written.append(CACHE_DIR)
+    record_written(output_dir, written)
+    return result
+
+
+def _build(
+    course_dir: Path,
+    output_dir: Path,
+    only: Collection[str] = OUTPUT_KINDS,
+    progress: Callable[[str], None] = lambda step: None,
+    paper: str = "a4",
+    card_size: str = "eighth",
+    rename_decks: bool = False,
+    update_ledger: bool = True,
+) -> BuildResult:
     timestamp = build_timestamp()
     progress("checking")
     if set(only) == {"apkg"}:
         return _deck_only(course_dir, output_dir, timestamp, progress, rename_decks, update_ledger)
     # Imported here: typesetting and genanki cost a noticeable share of a no-op rebuild.
     from . import apkg, pdf
+    from .ledger import prepare, write_ledger
 
     course, diag = load_course(course_dir, exclude=(output_dir,))
     if course is None or diag.has_errors:
@@ -122,8 +156,11 @@ def build(
             pdfs.close()
         # A course that grew past the split limit (or shrank below it) must not leave its
         # PDFs of the other naming behind.
+        # Only files flashgen wrote: a user's <id>-guide-annotated.pdf has the same shape.
+        ours = written_before(output_dir)
         for stale in pdf.stale_pdfs(output_dir, course, ("cards", "guide"), names):
-            stale.unlink(missing_ok=True)
+            if stale.name in ours:
+                stale.unlink(missing_ok=True)
     return result
 
 
@@ -181,6 +218,7 @@ def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnos
     """``flashgen diff``: what importing the next build does to a student who has the last
     published deck, from the course and its ledger; nothing is written."""
     from . import apkg
+    from .ledger import prepare
 
     timestamp = build_timestamp()
     course, diag = load_course(course_dir)

@@ -38,14 +38,16 @@ from typing import Any
 
 from . import __version__
 from .atomic import atomic_path
-from .checks import check_concept_images, check_links
+from .checks import check_concept_images, check_concept_math, check_links
 from .coursefiles import (
     MAX_TEMPLATE_BYTES,
     CourseFileError,
     read_course_file,
+    read_media,
     read_regular_file,
 )
 from .diagnostics import Diagnostics, Location
+from .formulas import check_course_formulas, concept_formulas
 from .graph import learn_after, learning_order
 from .loader import MAX_FILE_BYTES
 from .model import Chapter
@@ -61,7 +63,7 @@ from .reader import (
 
 CACHE_DIR = ".cache"
 #: Bump whenever a record's layout or meaning changes.
-FORMAT = 2
+FORMAT = 3
 _MAGIC = b"flashgen-cache\x00"
 #: Files changed this recently are re-read even when their stat looks unchanged: a second
 #: write within the file system's timestamp granularity would not show in ``os.stat``.
@@ -71,7 +73,9 @@ PARALLEL_MIN_FILES = 400
 _CHUNK = 200
 
 # A record (one concept file), a tuple so that marshal can store it:
-_SIG, _DIGEST, _DIAGS, _CHAPTER, _CONCEPT, _NOTES, _MEDIA, _CACHEABLE, _QUALITY = range(9)
+(_SIG, _DIGEST, _DIAGS, _CHAPTER, _CONCEPT, _NOTES, _MEDIA, _CACHEABLE, _QUALITY, _FORMULAS) = (
+    range(10)
+)
 # Its concept part: (id, line, column, chapter, prerequisites, related, tags, questions),
 # references as (id, line, column). Its quality part: :func:`flashgen.quality.concept_record`.
 
@@ -134,6 +138,7 @@ class LightCourse:
     root: Path
     location: Location
     quality: QualityConfig = DEFAULT_CONFIG
+    unreadable: frozenset[str] = frozenset()
 
     @property
     def question_count(self) -> int:
@@ -166,10 +171,15 @@ def process_file(
     concept, chapter = read_concept_file(path, diag, data)
     light = notes = quality = None
     media: tuple[tuple[str, str], ...] = ()
+    formulas: tuple[tuple[str, int, int], ...] = ()
     cacheable = digest is not None
     if concept is not None:
         if check_concept_images(concept, resolved or root.resolve(), diag):
             cacheable = False
+        check_concept_math(concept, diag)
+        formulas = tuple(
+            (tex, where.line, where.column) for tex, where in concept_formulas(concept)
+        )
         light = (
             concept.id,
             *_loc(concept.location),
@@ -198,7 +208,7 @@ def process_file(
         for d in diag.items
     )
     chapter_ref = None if chapter is None else (chapter[0], *_loc(chapter[1]))
-    return (sig, digest, diags, chapter_ref, light, notes, media, cacheable, quality)
+    return (sig, digest, diags, chapter_ref, light, notes, media, cacheable, quality, formulas)
 
 
 def _process_chunk(
@@ -351,7 +361,7 @@ class BuildCache:
 def _valid_record(record: Any) -> bool:
     return (
         isinstance(record, tuple)
-        and len(record) == 9
+        and len(record) == 10
         and isinstance(record[_DIGEST], str)
         and isinstance(record[_DIAGS], tuple)
         and (record[_CONCEPT] is None or (isinstance(record[_CONCEPT], tuple)
@@ -421,6 +431,7 @@ def read_records(
     chapters = header["chapters"] if header else ()
     chapter_ids = {chapter.id for chapter in chapters}
     concepts = []
+    unreadable = set()
     for path, record in zip(paths, ready, strict=True):
         for severity, other, line, column, message in record[_DIAGS]:
             location = Location(path if other is None else Path(other), line, column)
@@ -430,6 +441,8 @@ def read_records(
             check_chapter(chapter, Location(path, line, column), chapter_ids, diag)
         if record[_CONCEPT] is not None:
             concepts.append(LightConcept(path, record[_CONCEPT]))
+        else:
+            unreadable.add(path.stem)
     course = None
     if header is not None:
         course = LightCourse(
@@ -441,6 +454,7 @@ def read_records(
             root=root,
             location=Location(course_file, 1, 1),
             quality=header["quality"],
+            unreadable=frozenset(unreadable),
         )
         check_links(course, diag)  # type: ignore[arg-type]
         quality = (
@@ -466,12 +480,19 @@ def _file_digest(path: Path) -> str:
 
 def check(root: Path) -> tuple[LightCourse | None, Diagnostics]:
     """``flashgen check``: the same diagnostics as ``load_course``, faster on big courses;
-    and the course's own templates (:mod:`flashgen.template_checks`)."""
+    the course's own templates (:mod:`flashgen.template_checks`); and the warnings about
+    formulas that the PDFs would print as LaTeX source (:mod:`flashgen.formulas`)."""
     from .template_checks import check_templates
 
     result, _ = read_records(root)
     if result.course is not None:
         result.diagnostics.extend(check_templates(root))
+    uses = [
+        (tex, Location(path, line, column))
+        for path, record in zip(result.paths, result.records, strict=True)
+        for tex, line, column in record[_FORMULAS]
+    ]
+    check_course_formulas(uses, result.diagnostics)
     return result.course, result.diagnostics
 
 
@@ -620,8 +641,8 @@ def _without_notes(record: tuple[Any, ...]) -> tuple[Any, ...]:
 def _media_digest(record: tuple[Any, ...]) -> str:
     digest = hashlib.sha256()
     for _, file in record[_MEDIA]:
-        with contextlib.suppress(OSError):
-            digest.update(Path(file).read_bytes())
+        with contextlib.suppress(CourseFileError):
+            digest.update(read_media(Path(file))[0])
     return digest.hexdigest()
 
 

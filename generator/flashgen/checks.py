@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostics, Location, display_path
 from .graph import find_cycles
-from .model import Concept, Course, MultipleChoice
+from .model import Concept, Course, MultipleChoice, Question
 
 #: Did-you-mean lookups scan every id; past this many unknown ids, skip the hint.
 MAX_SUGGESTIONS = 50
@@ -18,6 +18,8 @@ def check_course(course: Course, diag: Diagnostics) -> None:
     """Append every course-wide problem to ``diag``."""
     check_links(course, diag)
     _check_images(course, diag)
+    for concept in course.concepts:
+        check_concept_math(concept, diag)
     check_quality(course, diag)
 
 
@@ -54,7 +56,9 @@ def _check_duplicate_concepts(course: Course, diag: Diagnostics) -> None:
 
 
 def _check_references(course: Course, diag: Diagnostics) -> None:
-    known = {concept.id for concept in course.concepts}
+    """Unknown ids are errors, except the names of concept files that could not be read:
+    their own errors are the cause, and reporting every reference to them would bury it."""
+    known = {concept.id for concept in course.concepts} | set(course.unreadable)
     suggestions = _Suggester(known)
     for concept in course.concepts:
         for kind, refs in (("prerequisite", concept.prerequisites), ("related", concept.related)):
@@ -89,9 +93,16 @@ class _Suggester:
 
 
 def _check_cycles(course: Course, diag: Diagnostics) -> None:
-    concepts = {}
+    """Cycles among concepts defined once (a duplicated id is reported as such, and its two
+    definitions' links together could make a cycle that neither file has)."""
+    concepts: dict[str, Concept] = {}
+    duplicated = set()
     for concept in course.concepts:
+        if concept.id in concepts:
+            duplicated.add(concept.id)
         concepts.setdefault(concept.id, concept)
+    for concept_id in duplicated:
+        del concepts[concept_id]
     edges = {cid: concept.prerequisite_ids for cid, concept in concepts.items()}
     for cycle in find_cycles(edges):
         start, following = concepts[cycle[0]], cycle[1]
@@ -125,16 +136,25 @@ def _check_chapter_order(course: Course, diag: Diagnostics) -> None:
 
 
 def _markdown_fields(concept: Concept) -> Iterator[tuple[str, Location]]:
-    yield concept.title, concept.where("title")
-    yield concept.summary, concept.where("summary")
+    for text, owner, key, index in _markdown_texts(concept):
+        yield text, owner.where(key, None, index)
+
+
+def _markdown_texts(
+    concept: Concept,
+) -> Iterator[tuple[str, Concept | Question, str, int | None]]:
+    """Every Markdown text of a concept: (text, its concept or question, key, list index)."""
+    yield concept.title, concept, "title", None
+    yield concept.summary, concept, "summary", None
     for question in concept.questions:
         for key in MARKDOWN_KEYS:
             text = getattr(question, key, None)
             if isinstance(text, str):
-                yield text, question.where(key)
+                yield text, question, key, None
         if isinstance(question, MultipleChoice):
-            for text in question.choices:
-                yield text, question.where("correct" if text in question.correct else "distractors")
+            for key in ("correct", "distractors"):
+                for index, text in enumerate(getattr(question, key)):
+                    yield text, question, key, index
 
 
 MARKDOWN_KEYS = ("question", "statement", "front", "back", "text", "explanation")
@@ -158,74 +178,69 @@ def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> boo
 
     base = concept.path.parent
     found = False
-    source = _Source(concept.path)
-    for text, location in _markdown_fields(concept):
+    for text, owner, key, index in _markdown_texts(concept):
         findings, images = scan(text)
+        if not findings and not images:
+            continue
+        offsets = _Offsets(text)
         for finding in findings:
-            where = source.locate(location, text, finding.snippet, finding.line)
+            offset = offsets.of(finding.snippet, finding.line)
+            where = owner.where(key, offset, index)
             (diag.error if finding.severity == "error" else diag.warning)(where, finding.message)
         for image in images:
             found = True
             problem = image_problem(image.src, base, root)
             if problem:
-                diag.error(source.locate(location, text, image.snippet), problem)
+                offset = offsets.of(image.src)
+                if offset is None:
+                    offset = offsets.of(image.snippet)
+                diag.error(owner.where(key, offset, index), problem)
     return found
 
 
-class _Source:
-    """Finds where a piece of a text field is written in its file.
+def check_concept_math(concept: Concept, diag: Diagnostics) -> None:
+    """MathJax commands that cards may not hold (:data:`flashgen.markdown.UNSAFE_MATHJAX`),
+    each an error where it is written; formulas Markdown shows as text, each a warning."""
+    from .formulas import concept_texts, math_text_slips
+    from .markdown import mathjax_refusals
 
-    A field's value starts at a known line and column; the piece is looked for in the file from
-    there (the n-th time a piece is asked for in one field, its n-th occurrence), so that a
-    message points at the tag, path or link it is about, in any YAML style the text is written
-    in. A piece not found as written (escaped in a double-quoted string) is reported at the
-    start of its line in the text, or of the value.
-    """
+    for text, where in concept_texts(concept):
+        for offset, message in math_text_slips(text):
+            diag.warning(where(offset), message)
+        if "\\" not in text:
+            continue
+        for name, offset in mathjax_refusals(text):
+            diag.error(
+                where(offset),
+                f"formula command \\{name} is not allowed: MathJax's safe mode refuses links, "
+                "styles, classes, ids, data attributes and extensions on cards; remove it",
+            )
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._text: str | None = None
-        self._line_starts: list[int] = []
-        self._cursors: dict[tuple[Location, str], int] = {}
 
-    def _load(self) -> str:
-        if self._text is None:
-            try:
-                self._text = self.path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
-            except (OSError, UnicodeDecodeError):
-                self._text = ""
-            starts = [0]
-            starts.extend(i + 1 for i, char in enumerate(self._text) if char == "\n")
-            self._line_starts = starts
-        return self._text
+class _Offsets:
+    """Where in a text a finding's piece of source stands: the n-th time a piece is asked
+    for, its n-th occurrence; a piece not found as written, the start of its line."""
 
-    def locate(self, where: Location, text: str, snippet: str, line: int | None = None) -> Location:
-        if where.path != self.path or where.line <= 0:
-            return where
-        source = self._load()
-        if where.line > len(self._line_starts):
-            return where
-        start = self._line_starts[where.line - 1] + max(where.column - 1, 0)
+    def __init__(self, text: str):
+        self.text = text
+        self._after: dict[str, int] = {}
+
+    def of(self, snippet: str, line: int | None = None) -> int | None:
         if snippet:
-            key = (where, snippet)
-            found = source.find(snippet, self._cursors.get(key, start))
+            found = self.text.find(snippet, self._after.get(snippet, 0))
             if found != -1:
-                self._cursors[key] = found + len(snippet)
-                return self._location(found)
-        if line is not None:
-            number = where.line + line + (1 if source[start : start + 1] in "|>" else 0)
-            if number <= len(self._line_starts):
-                offset = self._line_starts[number - 1]
-                while source[offset : offset + 1] in (" ", "\t"):
-                    offset += 1
-                return self._location(offset)
-        return where
-
-    def _location(self, offset: int) -> Location:
-        import bisect
-
-        index = bisect.bisect_right(self._line_starts, offset) - 1
-        return Location(self.path, index + 1, offset - self._line_starts[index] + 1)
+                self._after[snippet] = found + len(snippet)
+                return found
+        if line is None:
+            return None
+        offset = 0
+        for _ in range(line):
+            offset = self.text.find("\n", offset) + 1
+            if offset == 0:
+                return None
+        while self.text[offset : offset + 1] in (" ", "\t"):
+            offset += 1
+        return offset
 
 
 def load_course(root: Path, exclude: tuple[Path, ...] = ()) -> tuple[Course | None, Diagnostics]:

@@ -13,8 +13,9 @@ from .atomic import OutputError
 from .build import OUTPUT_KINDS
 from .build import build as run_build
 from .checks import load_course
-from .diagnostics import CourseError, Diagnostics, plural
+from .diagnostics import CourseError, Diagnostics, display_path, plural
 from .discovery import find_course
+from .outputs import OutputFolderRefused, check_output_folder
 from .progress import StepBar
 from .progress import wanted as progress_wanted
 from .reader import COURSE_FILE
@@ -55,6 +56,7 @@ def main() -> None:
       flashgen check              every problem, located: path:line:col
       flashgen preview --serve    every card as Anki shows it, live in a browser
       flashgen build              output/<id>.apkg, -cards.pdf, -guide.pdf
+      flashgen diff               what the next import does to students
     \b
     Format: docs/format.md. Each command's options: flashgen COMMAND --help.
     """
@@ -87,12 +89,11 @@ def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     from .cache import check as check_files  # load_course's checks, file by file in parallel
 
     course_dir, _ = course_for(course_dir)
-
     course, diag = check_files(course_dir)
     if course is not None and not diag.has_errors:
         from .ledger import check_cloze_numbers
 
-        check_cloze_numbers(course_dir, diag)
+        check_cloze_numbers(course_dir, course, diag)
     if output_format == "json":
         click.echo(diag.render_json())
     else:
@@ -144,6 +145,8 @@ CARD_SIZE_CHOICES = {
 
 #: Exit status when an output file cannot be written (permissions, full disk, ...).
 EXIT_WRITE_FAILED = 3
+#: Exit status when ``-o`` names a folder flashgen may not write into (like a bad option).
+EXIT_BAD_OUTPUT_FOLDER = 2
 
 
 @main.command()
@@ -214,9 +217,14 @@ def build(
 
     The course is checked first; with any error nothing is written.
 
+    OUTPUT must be new, empty or written by flashgen before (it keeps a .flashgen-output
+    file listing what it wrote; only those files are ever replaced or deleted), and outside
+    the course folder (but for the course's own output/ folder).
+
     \b
-    Exit status: 0 built, 1 the course has errors, 2 bad command line,
-    3 an output file could not be written.
+    Exit status: 0 built, 1 the course has errors, 2 bad command line
+    (or an OUTPUT folder flashgen may not write into), 3 an output file
+    could not be written.
     """
     course_dir, base = course_for(course_dir, quiet)
     output_dir = output_dir or base / "output"
@@ -236,6 +244,9 @@ def build(
         report(error.diagnostics)
         click.echo(f"{course_dir}: {error.diagnostics.summary()}; nothing written", err=True)
         sys.exit(1)
+    except OutputFolderRefused as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_BAD_OUTPUT_FOLDER)
     except OutputError as error:
         click.echo(f"error: {error} (the previous file, if any, is unchanged)", err=True)
         sys.exit(EXIT_WRITE_FAILED)
@@ -260,8 +271,8 @@ def build(
 @COURSE_DIR
 @OUTPUT_FORMAT
 @click.option("--rename-decks", is_flag=True, help="As `build --rename-decks` would.")
-def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
-    """What importing the next build of COURSE_DIR (default: cards) does to a student who has
+def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> None:
+    """What importing the next build of COURSE_DIR does to a student who has
     the last published deck: notes new, updated (and which fields), unchanged and retired,
     decks renamed, note types changed. Compares the course with its publication ledger
     (COURSE_DIR/flashgen.ledger, kept by `flashgen build`); writes nothing.
@@ -272,6 +283,7 @@ def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
 
     from .build import plan
 
+    course_dir, _ = course_for(course_dir)
     try:
         changes, diag = plan(course_dir, rename_decks)
     except CourseError as error:
@@ -285,7 +297,7 @@ def diff(course_dir: Path, output_format: str, rename_decks: bool) -> None:
         click.echo(changes.render_text())
 
 
-#: Exit status when an optional extra (``flashgen[preview]``) is not installed.
+#: Exit status when the preview extra (anki, watchfiles) is not installed.
 EXIT_MISSING_EXTRA = 4
 
 
@@ -296,8 +308,8 @@ EXIT_MISSING_EXTRA = 4
     "--output",
     "site_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder of the preview site, replaced whole (default: output/preview beside the"
-    " build output).",
+    help="Folder of the preview site (default: output/preview beside the build output); "
+    "flashgen's own files in it are replaced, others kept.",
 )
 @click.option("--serve", is_flag=True, help="Serve the preview and rebuild it on every change.")
 @click.option(
@@ -322,16 +334,20 @@ def preview(
     file, image or template changes; open pages reload by themselves. A course with errors
     keeps the last good preview up and shows the errors in the page and here. Ctrl+C stops.
 
+    OUTPUT must be new, empty or a preview flashgen wrote, outside the course folder (but
+    for its output/ folder); files of your own in it are kept.
+
     \b
-    Exit status: 0 written, 1 the course has errors, 2 bad command line (a busy
-    --port), 3 the site could not be written, 4 the preview extra is not
-    installed.
+    Exit status: 0 written, 1 the course has errors, 2 bad command line
+    (a busy --port, or an OUTPUT folder flashgen may not write into),
+    3 the site could not be written, 4 the preview extra is not installed.
     """
     from .preview import PortInUse, PreviewServer, PreviewUnavailable, build_preview, serve_forever
 
     course_dir, base = course_for(course_dir, quiet)
     site_dir = site_dir or base / "output" / "preview"
     try:
+        check_output_folder(site_dir, course_dir)
         if serve:
             server = PreviewServer(
                 course_dir, site_dir, port=port, log=lambda line: click.echo(line, err=True)
@@ -346,6 +362,9 @@ def preview(
     except PreviewUnavailable as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_MISSING_EXTRA)
+    except OutputFolderRefused as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_BAD_OUTPUT_FOLDER)
     except CourseError as error:
         report(error.diagnostics)
         click.echo(f"{course_dir}: {error.diagnostics.summary()}; no preview written", err=True)
@@ -447,7 +466,7 @@ def new_concept(
     except ScaffoldError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {display_path(path)}")
 
 
 @main.command()
@@ -474,7 +493,11 @@ def schema(course_dir: Path | None, print_kind: str | None) -> None:
     if not (course_dir / "course.yaml").is_file():
         click.echo(f"error: {course_dir}/course.yaml not found: is this a course folder?", err=True)
         sys.exit(1)
-    changed = jsonschema.write_course_schemas(course_dir)
+    try:
+        changed = jsonschema.write_course_schemas(course_dir)
+    except (OSError, OutputError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
     for path in changed:
         click.echo(f"wrote {path}")
     if not changed:

@@ -16,6 +16,7 @@ and never outside the folder it is meant for (the output folder, the course's ``
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -148,16 +149,16 @@ def write_problem(target: Path, folder: Path) -> str | None:
     target_abs = Path(os.path.abspath(target))
     if not target_abs.is_relative_to(folder_abs) or target_abs == folder_abs:
         return f"{target} is not inside {folder}"
-    here = folder_abs
+    here, shown = folder_abs, folder
     for part in target_abs.relative_to(folder_abs).parts:
-        here = here / part
+        here, shown = here / part, shown / part
         if here.is_symlink():
             return (
-                f"{here} is a symbolic link; flashgen does not write through links "
+                f"{shown} is a symbolic link; flashgen does not write through links "
                 "(remove it, and flashgen writes a regular file)"
             )
         if here != target_abs and here.exists() and not here.is_dir():
-            return f"{here} is not a folder"
+            return f"{shown} is not a folder"
     if target_abs.exists() and not target_abs.is_file():
         return f"{target} exists and is not a regular file"
     return None
@@ -179,3 +180,81 @@ def check_write_target(target: Path, folder: Path) -> None:
     problem = write_problem(target, folder)
     if problem:
         raise WriteRefused(target, problem)
+
+
+# --- media -----------------------------------------------------------------------------------
+
+#: The image types a course may pack, told by content (never by the file name), with the
+#: file name suffixes each may carry; a file whose suffix does not fit gets the first one.
+IMAGE_TYPES: dict[str, tuple[str, ...]] = {
+    "PNG": (".png",),
+    "JPEG": (".jpg", ".jpeg"),
+    "GIF": (".gif",),
+    "WebP": (".webp",),
+    "SVG": (".svg",),
+}
+
+_SVG_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", re.S
+)
+#: What an SVG may not hold: it is shown in an <img> (no scripts run there) in Anki, but the
+#: preview serves media from its own origin, where an SVG opened directly is a web page.
+_SVG_UNSAFE = re.compile(
+    r"<\s*(?:[\w.-]+:)?(?:script|foreignobject|iframe|embed|object|handler|listener)\b"
+    r"|<!\s*(?:doctype|entity)"
+    r"|\bon[a-z]+\s*="
+    r"|(?:xlink:)?href\s*=\s*[\"']?\s*(?!#)[^\s\"'>]"
+    r"|url\s*\(\s*[\"']?\s*(?!#)[^\s\"')]"
+    r"|@import"
+    r"|javascript:",
+    re.I,
+)
+
+
+def image_type(data: bytes) -> str | None:
+    """The image type of ``data`` by its first bytes (magic numbers), or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if _SVG_START.match(data[:4096]):
+        return "SVG"
+    return None
+
+
+def media_problem(data: bytes) -> str | None:
+    """Why ``data`` may not be packed as an image, or None."""
+    kind = image_type(data)
+    if kind is None:
+        return "is not a PNG, JPEG, GIF, WebP or SVG image (told by its content, not its name)"
+    if kind == "SVG":
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return "is an SVG image that is not valid UTF-8"
+        unsafe = _SVG_UNSAFE.search(text)
+        if unsafe:
+            return (
+                f"is an SVG image holding '{unsafe.group(0).strip()}': SVG images may not hold "
+                "scripts, event handlers, foreign objects, entities or links to other files"
+            )
+    return None
+
+
+def read_media(path: Path) -> tuple[bytes, str]:
+    """The bytes of an image file and the file name suffix it is packed under.
+
+    Raises :class:`CourseFileError` for anything but a regular file of at most
+    :data:`MAX_MEDIA_BYTES` holding an image of :data:`IMAGE_TYPES`.
+    """
+    data = read_regular_file(path, MAX_MEDIA_BYTES, "image")
+    problem = media_problem(data)
+    if problem:
+        raise CourseFileError(path, f"image {problem}")
+    suffixes = IMAGE_TYPES[image_type(data) or ""]
+    suffix = path.suffix.lower()
+    return data, suffix if suffix in suffixes else suffixes[0]

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
+from .atomic import atomic_path
+from .coursefiles import check_write_target
 from .quality.registry import LEVELS, RULE_NAMES, RULES
 
 #: Draft-07: the newest draft every YAML language server understands fully.
@@ -180,21 +182,28 @@ def schema_texts() -> dict[str, str]:
     return {SCHEMA_FILES[kind]: dumps(doc) for kind, doc in schemas().items()}
 
 
-def write_schemas(target: Path) -> list[Path]:
-    """Write both schema files into ``target`` (created); return the files that changed."""
-    target.mkdir(parents=True, exist_ok=True)
+def write_schemas(target: Path, inside: Path | None = None) -> list[Path]:
+    """Write both schema files into ``target`` (created); return the files that changed.
+
+    Never through a symbolic link, nor outside ``inside`` (default ``target``): a course may
+    hold ``.flashgen/course.schema.json`` as a link to a file of the instructor's
+    (:class:`~flashgen.coursefiles.WriteRefused`).
+    """
+    inside = inside or target
     changed = []
     for name, text in schema_texts().items():
         path = target / name
+        check_write_target(path, inside)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+            with atomic_path(path) as temporary:
+                temporary.write_text(text, encoding="utf-8")
             changed.append(path)
     return changed
 
 
 def write_course_schemas(course_dir: Path) -> list[Path]:
     """Write the schema files into ``course_dir/.flashgen/``."""
-    return write_schemas(course_dir / COURSE_SCHEMA_DIR)
+    return write_schemas(course_dir / COURSE_SCHEMA_DIR, course_dir)
 
 
 def modeline(yaml_file: Path, course_dir: Path, kind: str) -> str:

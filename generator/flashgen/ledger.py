@@ -16,6 +16,7 @@ re-import will do; :func:`write_ledger` replaces the file atomically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -45,7 +46,6 @@ RETIRED_TAG = "flashgen::retired"
 #: The ledger's tag for the parent (course) deck; chapter decks use the chapter id.
 COURSE_DECK = "-"
 _CLOZE_NUMBER = re.compile(r"{{c(\d+)::", re.DOTALL)
-_FINGERPRINT = re.compile(r"[0-9a-f]{8}(\.[0-9a-f]{8})*")
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -105,6 +105,7 @@ def ledger_path(course_dir: Path) -> Path:
     return course_dir / LEDGER_NAME
 
 
+@functools.lru_cache(maxsize=4096)  # a ledger holds few distinct times, each many times
 def _time(seconds: int) -> str:
     return time.strftime(_TIME, time.gmtime(seconds))
 
@@ -113,6 +114,7 @@ def _date(seconds: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(seconds))
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_time(text: str) -> int | None:
     import calendar
 
@@ -155,12 +157,10 @@ def read_ledger(path: Path, diag: Diagnostics) -> Ledger | None:
         if not line.strip() or line.startswith("#"):
             continue
         cells = line.split("\t")
-        starts = [0]
-        for cell in cells[:-1]:
-            starts.append(starts[-1] + len(cell) + 1)
 
-        def error(index: int, message: str, number: int = number, starts: list[int] = starts):
-            column = starts[min(index, len(starts) - 1)] + 1
+        def error(index: int, message: str, number: int = number, cells: list[str] = cells):
+            index = min(index, len(cells) - 1)
+            column = sum(len(cell) + 1 for cell in cells[:index]) + 1
             diag.error(Location(path, number, column), message)
 
         kind = cells[0]
@@ -192,7 +192,7 @@ def read_ledger(path: Path, diag: Diagnostics) -> Ledger | None:
             when = _parse_time(changed)
             if note_kind not in KINDS:
                 error(1, f"unknown note type '{note_kind}'")
-            elif not _FINGERPRINT.fullmatch(fingerprint):
+            elif not _is_fingerprint(fingerprint):
                 error(2, "not a fingerprint (groups of 8 hex digits separated by dots)")
             elif when is None:
                 error(3, f"not a time like 2026-01-31T12:00:00Z: '{changed[:40]}'")
@@ -211,6 +211,16 @@ def read_ledger(path: Path, diag: Diagnostics) -> Ledger | None:
     return ledger if len(diag.errors) == before else None
 
 
+def _is_fingerprint(text: str) -> bool:
+    """Groups of 8 lower-case hex digits separated by dots."""
+    return (
+        not text.strip("0123456789abcdef.")
+        and (len(text) + 1) % 9 == 0
+        and all(text[i] == "." for i in range(8, len(text), 9))
+        and text.count(".") == len(text) // 9
+    )
+
+
 def _note_entry(cells: list[str], error: Any) -> NoteEntry | None:
     _, key, guid, kind, fingerprint, changed, clozes, retired, deck = cells
     concept, _, question = key.partition("/")
@@ -221,7 +231,7 @@ def _note_entry(cells: list[str], error: Any) -> NoteEntry | None:
         error(2, "a note line needs the note's GUID")
     elif kind not in KINDS:
         error(3, f"unknown note type '{kind[:40]}'")
-    elif not _FINGERPRINT.fullmatch(fingerprint):
+    elif not _is_fingerprint(fingerprint):
         error(4, "not a fingerprint (groups of 8 hex digits separated by dots)")
     elif when is None:
         error(5, f"not a time like 2026-01-31T12:00:00Z: '{changed[:40]}'")
@@ -405,6 +415,7 @@ def publish(
     chapter in that order, each note as ``(kind, guid, fields, tags, due, key)``.
     """
     from .apkg import deck_name
+    from .markdown import escape_anki_markup
 
     diag = Diagnostics()
     old = previous or Ledger(course_id)
@@ -420,20 +431,39 @@ def publish(
     new.decks[COURSE_DECK] = parent
     names: dict[str, str] = {}
     contexts: dict[str, tuple[str, str]] = {}
+    previous_number, inserted = "0" * max(2, len(str(len(chapters)))), 0
     for index, (chapter_id, title) in enumerate(chapters):
         wanted = f"{parent}::{deck_name(chapter_deck_leaf(index, len(chapters), title))}"
         where = titles.chapter_titles.get(chapter_id, titles.course_title)
+        published = old.decks.get(chapter_id)
+        later_published = any(c in old.decks for c, _ in chapters[index + 1 :])
+        if published is None and later_published and not rename_decks:
+            # A chapter inserted before published ones: numbered after the chapter before it
+            # ("02.1"), so that decks still sort in course order without renaming any.
+            inserted += 1
+            number = f"{previous_number}.{inserted}"
+            wanted = f"{parent}::{deck_name(f'{number} {title}')}"
+            diag.warning(
+                where,
+                f"chapter '{chapter_id}' comes before chapters already published: its deck is "
+                f"'{wanted}', which sorts in course order without renaming published decks "
+                "(`flashgen build --rename-decks` renumbers them all; students' decks split)",
+            )
         names[chapter_id] = _deck_choice(
             old.decks.get(chapter_id), wanted, rename_decks, where,
             f"the title (or number) of chapter '{chapter_id}'", changes, diag,
         )  # fmt: skip
         new.decks[chapter_id] = names[chapter_id]
-        if names[chapter_id] != wanted:  # the cards' context line shows the deck's titles
+        if published is not None:
+            previous_number = names[chapter_id].rpartition("::")[2].split(" ", 1)[0]
+            inserted = 0
+        ideal = f"{wanted_parent}::{wanted.rpartition('::')[2]}"
+        if names[chapter_id] != ideal:  # the cards' context line shows the deck's titles
             kept_parent, _, kept_leaf = names[chapter_id].rpartition("::")
             kept_title = kept_leaf.split(" ", 1)[1] if " " in kept_leaf else kept_leaf
             contexts[chapter_id] = (
-                f"{escape(course_title)} › {escape(title)} › ",
-                f"{escape(kept_parent)} › {escape(kept_title)} › ",
+                escape_anki_markup(f"{escape(course_title)} › {escape(title)} › "),
+                escape_anki_markup(f"{escape(kept_parent)} › {escape(kept_title)} › "),
             )
     for tag, name in old.decks.items():  # a removed chapter's deck: its retired notes stay there
         new.decks.setdefault(tag, name)
@@ -483,6 +513,8 @@ def publish(
         decks.append((deck_number, deck, rows))
     by_name = {name: index for index, (_, name, _) in enumerate(decks)}
     retired_rows: dict[str, list[Any]] = {}
+    # Retired cards come after every card of the course for a student who is new to it.
+    last = max((row[4] for _, _, rows in decks for row in rows), default=-1)
     for guid, before in sorted(old.notes.items(), key=lambda item: item[1].key):
         if guid in placed:
             continue
@@ -490,10 +522,11 @@ def publish(
         if retired is None:
             retired = timestamp if previous is None else max(timestamp, before.changed + 1)
         deck = before.deck
-        fields = retired_fields(before.kind, before.clozes, retired, course_title)
+        fields = retired_fields(before.kind, before.clozes, retired, parent)
         tags = f" {RETIRED_TAG} course::{course_id} "
         key = (before.concept, before.question)
-        row = _note(new, changes, before, before.kind, guid, fields, tags, 0, key, deck,
+        last += 1
+        row = _note(new, changes, before, before.kind, guid, fields, tags, last, key, deck,
                     before.clozes, timestamp, retired)  # fmt: skip
         retired_rows.setdefault(deck, []).append(row)
     for deck, rows in retired_rows.items():
@@ -606,7 +639,9 @@ def retired_fields(kind: str, clozes: Sequence[int], retired: int, course_title:
         "browser, select all, delete.</div>"
     )
     values: dict[str, str] = {name: "" for name in FIELDS[kind]}
-    values["Context"] = f"{escape(course_title)} › removed"
+    from .markdown import escape_anki_markup
+
+    values["Context"] = escape_anki_markup(f"{escape(course_title)} › removed")
     first = FIELDS[kind][0]
     if kind == "cloze":
         numbers = list(clozes) or [1]
@@ -682,23 +717,28 @@ def prepare(
     return Prepared(publication, path, previous is None)
 
 
-def check_cloze_numbers(course_dir: Path, diag: Diagnostics) -> None:
+def check_cloze_numbers(course_dir: Path, course: Any, diag: Diagnostics) -> None:
     """``flashgen check``'s look at the ledger (read only): a damaged ledger is an error, and a
     published cloze deletion that is gone or renumbered is a warning at the question's text.
 
-    Without a ledger nothing was published, so there is nothing to warn about.
+    ``course`` is the checked course (full or light: concept ids and paths are enough); only
+    the files of concepts with published cloze deletions are read again. Without a ledger
+    nothing was published, so there is nothing to warn about.
     """
-    from .checks import load_course
     from .identity import note_guid
     from .model import Cloze
+    from .reader import read_concept_file
 
     ledger = read_ledger(ledger_path(course_dir), diag)
-    if ledger is None or not any(entry.clozes for entry in ledger.notes.values()):
+    if ledger is None or course.id != ledger.course_id:
         return
-    course, _ = load_course(course_dir)
-    if course is None or course.id != ledger.course_id:
-        return
-    for concept in course.concepts:
+    with_clozes = {entry.concept for entry in ledger.notes.values() if entry.clozes}
+    for light in course.concepts:
+        if light.id not in with_clozes:
+            continue
+        concept, _ = read_concept_file(light.path, Diagnostics())
+        if concept is None:
+            continue
         for question in concept.questions:
             if not isinstance(question, Cloze):
                 continue

@@ -39,6 +39,11 @@ except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
 
 #: Largest number of values one file may expand to (guards against "billion laughs" aliases).
 MAX_NODES = 200_000
+#: Most characters one file may expand to, aliases counted each time they are used (a 1 MiB
+#: text aliased 3,000 times is 3 GiB of cards).
+MAX_LOADED_CHARS = 16 * 1024 * 1024
+#: Longest text field accepted, in characters (a long summary is a few thousand).
+MAX_TEXT_CHARS = 100_000
 #: Deepest nesting of lists and mappings accepted.
 MAX_DEPTH = 100
 #: Largest file accepted, in bytes.
@@ -51,8 +56,12 @@ class YamlMap(dict[str, Any]):
     location: Location
     key_locations: dict[str, Location]
     value_locations: dict[str, Location]
-    #: For each text value, how it was written (see :func:`_text_source`).
+    #: How each text value was written (see :data:`TextSource`), unless as one plain line.
     text_sources: dict[str, TextSource]
+    #: How each number was written (``1.50``, not ``1.5``), for keys that take text.
+    number_texts: dict[str, str]
+    #: For each list starting with a text item, its ``item_marks`` and ``text_sources``.
+    text_lists: dict[str, tuple[tuple[tuple[int, int], ...], dict[int, TextSource]]]
 
     def key_location(self, key: str) -> Location:
         return self.key_locations.get(key, self.location)
@@ -62,53 +71,60 @@ class YamlMap(dict[str, Any]):
 
     def offset_location(self, key: str, offset: int) -> Location:
         """Where character ``offset`` of the text value of ``key`` was written in the file."""
-        source = self.text_sources.get(key)
-        value = self.get(key)
-        if source is None or not isinstance(value, str):
+        if not isinstance(self.get(key), str):
             return self.value_location(key)
-        return locate_offset(self.value_location(key), source, value, offset)
+        source = self.text_sources.get(key, PLAIN_LINE)
+        return locate_offset(self.value_location(key), source, offset)
 
 
 class YamlList(list[Any]):
     """A sequence with the location of itself and of each item."""
 
     location: Location
-    item_locations: list[Location]
-    #: For each text item, how it was written (``None`` for other items).
-    text_sources: list[TextSource | None]
+    #: Line and column of each item (numbers, not :class:`Location` objects: cheap to keep).
+    item_marks: tuple[tuple[int, int], ...]
+    #: How each text item was written, by index, unless as one plain line.
+    text_sources: dict[int, TextSource]
+    #: How each number item was written, by index.
+    number_texts: dict[int, str]
+
+    @property
+    def item_locations(self) -> list[Location]:
+        return [Location(self.location.path, *mark) for mark in self.item_marks]
 
     def item_location(self, index: int) -> Location:
-        if 0 <= index < len(self.item_locations):
-            return self.item_locations[index]
+        if 0 <= index < len(self.item_marks):
+            return Location(self.location.path, *self.item_marks[index])
         return self.location
 
     def offset_location(self, index: int, offset: int) -> Location:
         """Where character ``offset`` of the text item ``index`` was written in the file."""
         if not 0 <= index < len(self) or not isinstance(self[index], str):
             return self.item_location(index)
-        source = self.text_sources[index]
-        if source is None:
-            return self.item_location(index)
-        return locate_offset(self.item_location(index), source, self[index], offset)
+        source = self.text_sources.get(index, PLAIN_LINE)
+        return locate_offset(self.item_location(index), source, offset)
 
 
-#: How a text scalar was written: its style (``""`` plain, ``"'"``, ``'"'``, ``"|"``, ``">"``)
-#: and what locating an offset needs beyond its start: ``None`` for one line written without
-#: escapes, the indentation of a literal block, or else the scalar's source text.
-TextSource = tuple[str, "int | str | None"]
+#: How a text scalar was written: its style (``""`` plain, ``"'"``, ``'"'``, ``"|"``, ``">"``),
+#: what locating an offset needs beyond its start (``None`` for one line written without
+#: escapes, the indentation of a literal block, or else the scalar's source text) and its value.
+#: Only atoms: Python's garbage collector need not track it while a build keeps it.
+TextSource = tuple[str, "int | str | None", str]
+#: The source of any text written as one plain line (its value is not needed).
+PLAIN_LINE: TextSource = ("", None, "")
 
 
 def _text_source(node: yaml.ScalarNode, text: str) -> TextSource:
-    style = node.style or ""
+    style, value = node.style or "", node.value
     start, end = node.start_mark, node.end_mark
     if style == "|":
-        return style, _literal_indent(node.value, text, start.index)
+        return style, _literal_indent(value, text, start.index), value
+    written = text[start.index : end.index]
     if style == ">":
-        return style, text[start.index : end.index]
-    written = text[start.index : end.index] if style or start.line != end.line else ""
+        return style, written, value
     if start.line == end.line and not ("\\" in written if style == '"' else "''" in written):
-        return style, None
-    return style, written
+        return style, None, value
+    return style, written, value
 
 
 def _literal_indent(value: str, text: str, header: int) -> int:
@@ -126,10 +142,10 @@ def _literal_indent(value: str, text: str, header: int) -> int:
     return max(0, len(source_line) - len(line))
 
 
-def locate_offset(start: Location, source: TextSource, value: str, offset: int) -> Location:
-    """The location of character ``offset`` of ``value``, a scalar written at ``start``."""
-    style, extra = source
-    offset = max(0, min(offset, len(value)))
+def locate_offset(start: Location, source: TextSource, offset: int) -> Location:
+    """The location of character ``offset`` of a text scalar written at ``start``."""
+    style, extra, value = source
+    offset = max(0, offset if source is PLAIN_LINE else min(offset, len(value)))
     if style == "|" and isinstance(extra, int):
         line_start = value.rfind("\n", 0, offset) + 1
         line = start.line + 1 + value.count("\n", 0, offset)
@@ -274,6 +290,30 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
+#: What each core-schema tag accepts (explicit tags are checked too: ``!!bool yes`` is an error).
+_CORE_PATTERNS = {
+    _NULL: re.compile(r"~|null|Null|NULL|"),
+    _BOOL: re.compile(r"true|True|TRUE|false|False|FALSE"),
+    _INT: re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"),
+    _FLOAT: re.compile(
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    ),
+}
+_TAG_NAMES = {_NULL: "null", _BOOL: "boolean", _INT: "integer", _FLOAT: "number"}
+_TAG_FORMS = {
+    _NULL: "null, ~ or nothing",
+    _BOOL: "only true or false",
+    _INT: "digits, 0o17 or 0x1F",
+    _FLOAT: "like 1.5, 1e3, .inf or .nan",
+}
+_COLLECTION_TAGS = {"!", _MAP, _SEQ}
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
+
+
 def _location(path: Path, mark: Any) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
@@ -322,7 +362,85 @@ def load_yaml(path: Path, diagnostics: Diagnostics, data: bytes | None = None) -
     return parse_yaml(text, path, diagnostics)
 
 
+#: Characters YAML does not allow in a file (tab and line breaks aside).
+_UNPRINTABLE = re.compile("[^\t\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: Control characters that cannot appear in a text field (tab and newline aside): U+001F is
+#: Anki's field separator, and the others are invisible or break the outputs.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def describe_character(char: str) -> str:
+    name = f"U+{ord(char):04X}"
+    if char == "\x1f":
+        return f"{name} (Anki's field separator)"
+    return f"control character {name}" if ord(char) < 0x20 or ord(char) == 0x7F else name
+
+
+def _report_unprintable(text: str, path: Path, diagnostics: Diagnostics) -> bool:
+    """Report each character YAML refuses at its line and column; whether there were any."""
+    found = False
+    for count, match in enumerate(_UNPRINTABLE.finditer(text)):
+        if count >= 20:
+            break
+        found = True
+        start = match.start()
+        line = text.count("\n", 0, start) + 1
+        column = start - text.rfind("\n", 0, start)
+        diagnostics.error(
+            Location(path, line, column),
+            f"{describe_character(match.group())} is not allowed in the file: delete it "
+            "(it is invisible in most editors)",
+        )
+    return found
+
+
+#: A line holding ``key: value`` or ``- value``: where the value starts.
+_VALUE_START = re.compile(r"[ \t]*(?:-[ \t]+)*(?:[^\s'\"#\[\]{}][^:#]*?:[ \t]+)?")
+#: What a first character means to YAML, for text written without quotes.
+_FIRST_CHARACTER = {
+    "*": "an alias (*name), not emphasis",
+    "&": "an anchor (&name)",
+    "!": "a tag (!name)",
+    "`": "a reserved character",
+    "@": "a reserved character",
+    "%": "a directive",
+    "[": "the start of a list, like [a, b]",
+    "{": "the start of a mapping, like {a: 1}",
+    "|": "a block, whose text must start on the next line",
+    ">": "a folded block, whose text must start on the next line",
+    "-": "a list item",
+    "?": "a mapping key",
+    '"': "quoted text, which must end at its closing quote",
+    "'": "quoted text, which must end at its closing quote",
+}
+QUOTE_HOW = (
+    "put the whole text in single quotes ('...', writing ' inside as '') or write it as a "
+    "block: the key, then |, then the text on the next lines, indented"
+)
+
+
+def _markdown_hint(text: str, mark: Any, problem: str) -> str:
+    """Why Markdown written as plain YAML text failed to parse, and how to quote it."""
+    lines = text.split("\n")
+    if not 0 <= mark.line < len(lines):
+        return ""
+    line = lines[mark.line]
+    start = _VALUE_START.match(line)
+    value = line[start.end() if start else 0 :]
+    if not value.strip() or (start and start.end() > mark.column + 1 and value[0] not in "-?"):
+        return ""
+    first = value[0]
+    if first in _FIRST_CHARACTER and (first not in "-?" or value[1:2] in (" ", "")):
+        meaning = _FIRST_CHARACTER[first]
+        return f": YAML reads '{first}' at the start of a text as {meaning}; {QUOTE_HOW}"
+    if "mapping values" in problem or ": " in value:
+        return f": ': ' inside a text reads as a new key; {QUOTE_HOW}"
+    return ""
+
+
 def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
+    if _UNPRINTABLE.search(text) and _report_unprintable(text, path, diagnostics):
+        return None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -332,11 +450,15 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         problem = error.problem or "invalid YAML"
         if "\t" in problem or "tab" in problem or (mark and _char_at(text, mark) == "\t"):
             problem += " (indent with spaces, not tabs)"
+        elif "escape" in problem:  # "found unknown escape character 's'" in "$\sigma$"
+            problem += f" (LaTeX in double quotes? {QUOTING_FIX})"
         context = error.context or ""
         if context.startswith("while"):  # "... while scanning a quoted scalar"
             message = f"{problem} {context}"
         else:  # "expected a single document in the stream, but found another document"
             message = f"{context}, {problem}" if context else problem
+        if mark and "tabs" not in problem and "escape" not in problem:
+            message += _markdown_hint(text, mark, problem)
         diagnostics.error(location, f"YAML syntax error: {message}")
         return None
     except yaml.YAMLError as error:
@@ -349,7 +471,109 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         loader.dispose()
     if node is None:
         return None
+    if "&" in text and _report_colon_anchors(text, path, diagnostics):
+        return None
     return _Builder(path, diagnostics, text).build(node)
+
+
+#: An anchor (``&name``) where a node may start.
+_ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&([^\s\[\]{},]+)", re.MULTILINE)
+
+
+def _report_colon_anchors(text: str, path: Path, diagnostics: Diagnostics) -> bool:
+    """Anchor names with ':' (``&an:chor``): YAML 1.2 allows them, but libyaml reads the ':' as
+    the end of the name and loads a different value; refuse them where they are written."""
+    found = False
+    for match in _ANCHOR.finditer(text):
+        if ":" in match.group(1):
+            found = True
+            start = match.start()
+            line = text.count("\n", 0, start) + 1
+            diagnostics.error(
+                Location(path, line, start - text.rfind("\n", 0, start)),
+                f"anchor name '&{match.group(1)}' contains ':', which YAML readers disagree "
+                "about: rename the anchor without ':' (or, if it is text, put the text in "
+                "single quotes)",
+            )
+    return found
+
+
+#: LaTeX commands whose backslash YAML reads as ``\\t`` (tab) or ``\\n`` (newline) in double
+#: quotes: written there they are almost certainly math, not a tab or a line break.
+_LATEX_T_N = frozenset(
+    [
+        "times",
+        "text",
+        "textbf",
+        "textit",
+        "textrm",
+        "texttt",
+        "textsf",
+        "textstyle",
+        "tfrac",
+        "tbinom",
+        "theta",
+        "tau",
+        "tan",
+        "tanh",
+        "tilde",
+        "to",
+        "top",
+        "triangle",
+        "triangleq",
+        "therefore",
+        "tiny",
+        "tt",
+        "nu",
+        "neq",
+        "ne",
+        "nabla",
+        "neg",
+        "not",
+        "ni",
+        "notin",
+        "nleq",
+        "ngeq",
+        "nmid",
+        "nparallel",
+        "nsubseteq",
+        "nexists",
+        "nearrow",
+        "nwarrow",
+        "natural",
+        "ncong",
+        "nsim",
+        "nrightarrow",
+        "nleftarrow",
+        "newline",
+        "nolimits",
+        "nonumber",
+    ]
+)
+#: Double-quote escapes that turn a LaTeX command into something else without a YAML error.
+_ESCAPE_RESULTS = {
+    "a": "a bell (U+0007)", "b": "a backspace (U+0008)", "e": "an escape (U+001B)",
+    "f": "a form feed (U+000C)", "r": "a carriage return (U+000D)",
+    "v": "a vertical tab (U+000B)", "0": "a null character (U+0000)",
+    "t": "a tab", "n": "a line break", "N": "a next-line character (U+0085)",
+    "L": "a line separator (U+2028)", "P": "a paragraph separator (U+2029)",
+    "_": "a no-break space (U+00A0)",
+}  # fmt: skip
+_ESCAPE = re.compile(r"\\(\\|[abefrv0tnNLP_])([A-Za-z]*)")
+QUOTING_FIX = "write the text in single quotes ('...') or as a block (|), where \\ is kept"
+
+
+#: A comment right after a plain text whose first word touches the '#' (a hashtag, not a
+#: comment like ``# note``).
+_CUT_COMMENT = re.compile(r"[ \t]+(#[^\s#])")
+
+
+def source_position(start: Location, written: str, index: int) -> Location:
+    """The location of character ``index`` of ``written``, source text that starts at ``start``."""
+    line_start = written.rfind("\n", 0, index)
+    if line_start < 0:
+        return Location(start.path, start.line, start.column + index)
+    return Location(start.path, start.line + written.count("\n", 0, index), index - line_start)
 
 
 class _TooLarge(Exception):
@@ -360,12 +584,20 @@ class _TooDeep(Exception):
     pass
 
 
+class _TooLong(Exception):
+    def __init__(self, location: Location):
+        super().__init__()
+        self.location = location
+
+
 class _Builder:
     def __init__(self, path: Path, diagnostics: Diagnostics, text: str):
         self.path = path
         self.diagnostics = diagnostics
         self.text = text
+        self.has_comments = " #" in text
         self.count = 0
+        self.chars = 0
 
     def build(self, node: yaml.Node) -> Any:
         try:
@@ -382,9 +614,80 @@ class _Builder:
                 f"YAML expands to more than {MAX_NODES:,} values (aliases?): refusing to load it",
             )
             return None
+        except _TooLong as error:
+            self.diagnostics.error(
+                error.location,
+                f"YAML expands to more than {MAX_LOADED_CHARS:,} characters (the limit per "
+                "file, aliases counted each time they are used): refusing to load it",
+            )
+            return None
         except RecursionError:
             self.diagnostics.error(Location(self.path), "YAML is nested too deeply")
             return None
+
+    def check_length(self, node: yaml.ScalarNode) -> None:
+        location = _location(self.path, node.start_mark)
+        if self.chars > MAX_LOADED_CHARS:
+            raise _TooLong(location)
+        self.diagnostics.error(
+            location,
+            f"this text is {len(node.value):,} characters long; the limit is "
+            f"{MAX_TEXT_CHARS:,} per text field: split it or shorten it",
+        )
+
+    def check_comment(self, node: yaml.ScalarNode) -> None:
+        """Warn when `` #`` cut a plain text short: ``Six #carbons`` loads as ``Six``."""
+        end = node.end_mark.index
+        line_end = self.text.find("\n", end)
+        rest = self.text[end : line_end if line_end >= 0 else len(self.text)]
+        match = _CUT_COMMENT.match(rest)
+        if match is None:
+            return
+        hash_mark = node.end_mark.column + match.start(1) + 1
+        self.diagnostics.warning(
+            Location(self.path, node.end_mark.line + 1, hash_mark),
+            f"' #' starts a YAML comment, so '{rest[match.start(1) :].strip()}' is not part of "
+            f"the text '{node.value}'; if it should be, {QUOTE_HOW}",
+        )
+
+    def check_collection_tag(self, node: yaml.Node) -> None:
+        kind = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
+        self.diagnostics.error(
+            _location(self.path, node.start_mark),
+            f"the YAML tag '{_short_tag(node.tag)}' cannot be used on {kind}: remove it",
+        )
+
+    def check_text(self, node: yaml.ScalarNode) -> None:
+        """Report control characters in a text value, and LaTeX that double quotes changed."""
+        start = _location(self.path, node.start_mark)
+        value = node.value
+        if node.style == '"':
+            written = self.text[node.start_mark.index : node.end_mark.index]
+            latex = False
+            for match in _ESCAPE.finditer(written) if "\\" in written else ():
+                escape, letters = match.groups()
+                if escape == "\\" or (escape in "tn" and escape + letters not in _LATEX_T_N):
+                    continue
+                if escape in "NLP" and not letters:
+                    continue
+                latex = True
+                command = "\\" + escape + letters
+                self.diagnostics.error(
+                    source_position(start, written, match.start()),
+                    f"'{command}' in double quotes: YAML reads '\\{escape}' as "
+                    f"{_ESCAPE_RESULTS[escape]}, so students would not see '{command}'; "
+                    f"{QUOTING_FIX}",
+                )
+            if latex:
+                return
+        match = CONTROL_CHARACTERS.search(value)
+        if match is not None:
+            where = locate_offset(start, _text_source(node, self.text), match.start())
+            self.diagnostics.error(
+                where,
+                f"{describe_character(match.group())} in the text (written as an escape in "
+                "double quotes?): remove it",
+            )
 
     def value(self, node: yaml.Node, depth: int) -> Any:
         self.count += 1
@@ -392,16 +695,31 @@ class _Builder:
             raise _TooLarge
         if depth > MAX_DEPTH:
             raise _TooDeep
+        if (
+            (not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS)
+            or (isinstance(node, yaml.SequenceNode) and node.tag == _MAP)
+            or (isinstance(node, yaml.MappingNode) and node.tag == _SEQ)
+        ):
+            self.check_collection_tag(node)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
             items = YamlList(self.value(item, depth + 1) for item in node.value)
             items.location = _location(self.path, node.start_mark)
-            items.item_locations = [_location(self.path, item.start_mark) for item in node.value]
-            items.text_sources = [
-                _text_source(item, self.text) if isinstance(value, str) else None
-                for item, value in zip(node.value, items, strict=True)
-            ]
+            items.item_marks = tuple(
+                (item.start_mark.line + 1, item.start_mark.column + 1) for item in node.value
+            )
+            items.text_sources = {
+                index: _text_source(item, self.text)
+                for index, item in enumerate(node.value)
+                if type(items[index]) is str
+                and (item.style or item.start_mark.line != item.end_mark.line)
+            }
+            items.number_texts = {
+                index: item.value
+                for index, item in enumerate(node.value)
+                if type(items[index]) is int or type(items[index]) is float
+            }
             return items
         return self.scalar(node)
 
@@ -411,6 +729,8 @@ class _Builder:
         result.key_locations = {}
         result.value_locations = {}
         result.text_sources = {}
+        result.text_lists = {}
+        result.number_texts = {}
         for key_node, value_node in node.value:
             key_location = _location(self.path, key_node.start_mark)
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -427,34 +747,58 @@ class _Builder:
                 )
                 continue
             value = result[key] = self.value(value_node, depth + 1)
-            if isinstance(value, str):
+            if type(value) is str and (
+                value_node.style or value_node.start_mark.line != value_node.end_mark.line
+            ):
                 result.text_sources[key] = _text_source(value_node, self.text)
+            elif type(value) is YamlList and value and type(value[0]) is str:
+                result.text_lists[key] = (value.item_marks, value.text_sources)
+            elif type(value) is int or type(value) is float:
+                result.number_texts[key] = value_node.value
             result.key_locations[key] = key_location
             result.value_locations[key] = _location(self.path, value_node.start_mark)
         return result
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         value, tag = node.value, node.tag
+        self.chars += len(value)
+        if len(value) > MAX_TEXT_CHARS or self.chars > MAX_LOADED_CHARS:
+            self.check_length(node)
         if tag == _STR:
+            if node.style == '"' or CONTROL_CHARACTERS.search(value):
+                self.check_text(node)
+            elif self.has_comments and not node.style:
+                self.check_comment(node)
+            return value
+        start = node.start_mark.index
+        if tag == "!" or (tag != _STR and self.text[start : start + 2] in ("! ", "!\t", "!\n")):
+            return value  # `! 12`: the non-specific tag makes it text
+        pattern = _CORE_PATTERNS.get(tag)
+        if pattern is None:
+            self.diagnostics.error(
+                _location(self.path, node.start_mark),
+                f"unsupported YAML tag '{_short_tag(tag)}': write plain text, lists and mappings "
+                "(if it is part of the text, put the whole text in single quotes)",
+            )
+            return value
+        if not pattern.fullmatch(value):
+            self.diagnostics.error(
+                _location(self.path, node.start_mark),
+                f"'{value}' is not a valid {_TAG_NAMES[tag]} for the tag '{_short_tag(tag)}' "
+                f"(YAML 1.2 core schema: {_TAG_FORMS[tag]}); remove the tag to keep the text",
+            )
             return value
         if tag == _NULL:
             return None
         if tag == _BOOL:
             return value.lower() == "true"
         if tag == _INT:
-            text = value.replace("_", "")
-            if text.startswith(("0o", "0x")):
-                return int(text[2:], 8 if text[1] == "o" else 16)
-            return int(text)
-        if tag == _FLOAT:
-            lower = value.lower()
-            if lower.endswith(".inf"):
-                return -math.inf if lower.startswith("-") else math.inf
-            if lower == ".nan":
-                return math.nan
-            return float(value)
-        self.diagnostics.error(
-            _location(self.path, node.start_mark),
-            f"unsupported YAML tag '{tag}': write plain text, lists and mappings",
-        )
-        return value
+            if value.startswith(("0o", "0x")):
+                return int(value[2:], 8 if value[1] == "o" else 16)
+            return int(value)
+        lower = value.lower()
+        if lower.endswith(".inf"):
+            return -math.inf if lower.startswith("-") else math.inf
+        if lower == ".nan":
+            return math.nan
+        return float(value)

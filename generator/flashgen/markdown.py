@@ -16,6 +16,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .coursefiles import read_media
+
 if TYPE_CHECKING:  # imported where used: a build with nothing to render never loads them
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
@@ -100,6 +102,71 @@ _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 _MAX_TAG = 4096
 
 
+#: MathJax commands refused in course text: those that set what MathJax's own safe extension
+#: (``ui/safe``) filters (links ``href``/``src``, ``class``, ``style``, ``id``, ``data-``
+#: attributes), load code (``\\require``), or set any attribute (``\\mmlToken``), plus the
+#: ``action`` extension's tooltips and toggles. ``\\unicode`` is refused only with a font
+#: argument, ``\\bbox`` only with a style.
+UNSAFE_MATHJAX = (
+    "href",
+    "url",
+    "class",
+    "cssId",
+    "style",
+    "data",
+    "html",
+    "require",
+    "mmlToken",
+    "mathtip",
+    "texttip",
+    "toggle",
+    "FormInput",
+)
+_UNSAFE_MATHJAX = re.compile(
+    r"\\(?:(" + "|".join(UNSAFE_MATHJAX) + r")(?![A-Za-z])|(unicode)\s*\[|(bbox)\s*\[[^\]]*style)"
+)
+
+
+def mathjax_refusals(text: str) -> list[tuple[str, int]]:
+    """Each refused MathJax command (:data:`UNSAFE_MATHJAX`) in Markdown ``text`` that could
+    reach MathJax (anywhere but code), as (name, character offset)."""
+    if "\\" not in text or not _UNSAFE_MATHJAX.search(text):
+        return []
+    seen = []
+    stack = list(reversed(parser().parse(text, {})))
+    while stack:
+        token = stack.pop()
+        if token.type in ("code_inline", "code_block", "fence"):
+            continue
+        if token.children:
+            stack.extend(reversed(token.children))
+        elif _UNSAFE_MATHJAX.search(token.content):
+            seen.append(token.content)
+    found: list[tuple[str, int]] = []
+    for match in _UNSAFE_MATHJAX.finditer(text):
+        name = next(group for group in match.groups() if group)
+        if any(match.group() in content for content in seen):
+            found.append((name, match.start()))
+    return found
+
+
+_CODE_OR_MATH = re.compile(r"<(code|pre)\b.*?</\1>|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+
+
+def defuse_mathjax(html: str) -> str:
+    """``html`` with the backslash of each refused MathJax command in math (outside code)
+    removed, so that it prints as letters: what reaches MathJax is never one of them."""
+    if "\\" not in html or not _UNSAFE_MATHJAX.search(html):
+        return html
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group()
+        return _UNSAFE_MATHJAX.sub(lambda m: m.group()[1:], match.group())
+
+    return _CODE_OR_MATH.sub(one, html)
+
+
 @cache
 def parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
@@ -178,6 +245,75 @@ def _only_allowed_html(md: MarkdownIt) -> None:
         tokenize(state, start, end)
 
     md.block.tokenize = guarded_tokenize  # type: ignore[method-assign]
+    md.core.ruler.after("inline", "unpaired_tags", _unpaired_tags_as_text)
+
+
+#: Tags that have no closing tag.
+_VOID = frozenset({"br", "hr", "img", "wbr"})
+
+
+def _unpaired_tags_as_text(state: Any) -> None:
+    """An inline tag without its partner in the same paragraph is text: ``Use <b> for bold``
+    shows ``<b>`` instead of making the rest of the field bold."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        open_tags: dict[str, list[Token]] = {}
+        unpaired: list[Token] = []
+        for token in block.children:
+            if token.type != "html_inline":
+                continue
+            name = _TAG_NAME.match(token.content)
+            if name is None or name.group(2).lower() in _VOID or token.content.endswith("/>"):
+                continue
+            key = name.group(2).lower()
+            if not name.group(1):
+                open_tags.setdefault(key, []).append(token)
+            elif open_tags.get(key):
+                open_tags[key].pop()
+            else:
+                unpaired.append(token)
+        unpaired.extend(token for tokens in open_tags.values() for token in tokens)
+        for token in unpaired:
+            token.type = "text"
+            if "flashgen.text_tags" in state.env:
+                state.env["flashgen.text_tags"].append(token.content)
+
+
+#: Names of HTML elements (beyond markdown-it's block names) that must not reach a deck name.
+_INLINE_ELEMENTS = frozenset({
+    "a", "abbr", "audio", "b", "bdi", "bdo", "br", "button", "canvas", "cite", "code", "data",
+    "del", "dfn", "em", "embed", "font", "i", "iframe", "img", "image", "input", "ins", "kbd",
+    "label", "map", "mark", "marquee", "math", "meter", "object", "output", "picture", "portal",
+    "q", "s", "samp", "script", "select", "slot", "small", "source", "span", "strong", "style",
+    "sub", "sup", "svg", "template", "textarea", "time", "u", "var", "video", "wbr",
+})  # fmt: skip
+
+
+def deck_name_text(title: str) -> tuple[str, list[tuple[int, str]]]:
+    """A course or chapter title as an Anki deck name, and the tags left out of it (offset in
+    ``title``, tag): an HTML element or comment, or any tag with attributes. Some Anki versions
+    show deck names as HTML, and a name cannot be escaped; ``<T>``-like tokens stay."""
+    if "<" not in title:
+        return title, []
+    from markdown_it.common.html_blocks import block_names
+
+    kept: list[str] = []
+    removed: list[tuple[int, str]] = []
+    offset = 0
+    for is_tag, piece in raw_html_pieces(title):
+        name = _TAG_NAME.match(piece)
+        if is_tag and (
+            name is None
+            or name.group(2).lower() in _INLINE_ELEMENTS
+            or name.group(2).lower() in block_names
+            or re.search(r"\s\S", piece[name.end() :])
+        ):
+            removed.append((offset, piece))
+        else:
+            kept.append(piece)
+        offset += len(piece)
+    return " ".join("".join(kept).split()), removed
 
 
 def raw_html_pieces(html: str) -> list[tuple[bool, str]]:
@@ -241,8 +377,9 @@ def resolve_image(src: str, base_dir: Path, root: Path) -> Path | None:
 
 def media_name(path: Path) -> str:
     """A flat, collision-free name for a media file: Anki keeps all media in one folder."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return f"flashgen-{digest}{path.suffix.lower()}"
+    data, suffix = read_media(path)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return f"flashgen-{digest}{suffix}"
 
 
 @dataclass
@@ -258,7 +395,7 @@ class HtmlRenderer:
             return ""
         fast = fast_render(text, inline)
         if fast is not None:
-            return fast
+            return defuse_mathjax(fast)
         md = parser()
         env = {"base_dir": base_dir}
         if inline:
@@ -266,7 +403,7 @@ class HtmlRenderer:
             html = self._render(md, tokens, env)
         else:
             html = self._render(md, md.parse(text, env), env)
-        return sanitize(html.strip())
+        return defuse_mathjax(sanitize(html.strip()))
 
     def _render(self, md: MarkdownIt, tokens: Sequence[Token], env: dict[str, Any]) -> str:
         renderer = md.renderer

@@ -36,6 +36,8 @@ class Question:
     allow: tuple[str, ...]
 
     def where(self, key: str, offset: int | None = None, index: int | None = None) -> Location:
+        if offset is None and index is None:
+            return self.field_locations.get(key, self.location)
         return _where(self.field_locations, self.location, key, offset, index)
 
 
@@ -80,11 +82,9 @@ def _where(
 ) -> Location:
     """Where the value of ``key`` starts or, given ``offset`` (into the text as stored here,
     of item ``index`` for a list), where that character was written."""
-    if offset is not None or index is not None:
-        locate = getattr(locations, "locate", None)
-        if locate is not None:
-            return locate(key, offset or 0, index)
-    return locations.get(key, default)
+    locate = getattr(locations, "locate", None)
+    located = locate(key, offset or 0, index) if locate is not None else None
+    return located or locations.get(key, default)
 
 
 QUESTION_KINDS: dict[str, type[Question]] = {
@@ -116,6 +116,8 @@ class Concept:
     field_locations: Mapping[str, Location]
 
     def where(self, key: str, offset: int | None = None, index: int | None = None) -> Location:
+        if offset is None and index is None:
+            return self.field_locations.get(key, self.location)
         return _where(self.field_locations, self.location, key, offset, index)
 
     @property
@@ -142,6 +144,9 @@ class Course:
     location: Location
     #: course.yaml's ``quality:`` settings (:class:`flashgen.quality.QualityConfig`).
     quality: Any = None
+    #: File names (without suffix) of concept files that could not be read: the ids their
+    #: concepts probably have, so references to them are not reported as unknown.
+    unreadable: frozenset[str] = frozenset()
     _by_id: dict[str, Concept] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

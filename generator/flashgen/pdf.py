@@ -31,6 +31,13 @@ from .cache import tie_to_build
 from .cards import Card, StudySet
 from .concept_map import concept_map_svg
 from .concept_map import layout as concept_map_layout
+from .coursefiles import (
+    MAX_TEMPLATE_BYTES,
+    CourseFileError,
+    course_file_problem,
+    read_course_file,
+    read_media,
+)
 from .diagnostics import CourseError, Diagnostics, Location
 from .formula_worker import BackgroundConverter
 from .identity import letters
@@ -669,7 +676,7 @@ def render_pdfs(
         media = root / "media"
         media.mkdir()
         for name, source in content.markup.media.items():
-            shutil.copyfile(source, media / name)
+            (media / name).write_bytes(read_media(source)[0])
         for picture in maps:
             for name, svg in picture.files.items():
                 (root / name).write_text(svg, "utf-8")
@@ -767,7 +774,7 @@ def _render_parts_in(
         media = root / "media"
         media.mkdir()
         for name, source in content.markup.media.items():
-            shutil.copyfile(source, media / name)
+            (media / name).write_bytes(read_media(source)[0])
         fits = None
         keys: dict[tuple[str, str], str] = {}
         if "cards" in kinds:
@@ -952,22 +959,48 @@ def stage_templates(course_dir: Path, root: Path) -> dict[str, Path]:
     """Copy the Typst templates into ``root/typst``: flashgen's, then the course's over them.
 
     Returns each staged file's origin (for error messages that name the real file).
+
+    A course's files are read under :mod:`flashgen.coursefiles`' rule (a link out of the course,
+    a FIFO or an oversized file is a located error), and links to folders are not followed:
+    Typst sees only copies, in a root holding nothing else flashgen did not put there, so a
+    template's ``read()`` or ``image()`` cannot reach a file outside the course.
     """
     target = root / "typst"
     target.mkdir()
     origins: dict[str, Path] = {}
+    diag = Diagnostics()
     for folder in reversed(template_dirs(course_dir)):
         source = folder / "typst"
         if not source.is_dir():
             continue
-        for path in sorted(source.rglob("*")):
-            if path.is_file():
+        own = folder != default_templates_dir()
+        for here, dirs, files in os.walk(source):
+            dirs.sort()
+            for name in sorted(files) + [d for d in dirs if own and Path(here, d).is_symlink()]:
+                path = Path(here, name)
                 relative = path.relative_to(source).as_posix()
+                if own:
+                    problem = course_file_problem(path, course_dir, MAX_TEMPLATE_BYTES, "template")
+                    if problem:
+                        diag.error(Location(path), problem)
+                        continue
                 destination = target / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, destination)
+                try:
+                    destination.write_bytes(_read_template(path, course_dir if own else None))
+                except CourseFileError as error:
+                    diag.error(Location(path), error.message)
+                    continue
                 origins[f"typst/{relative}"] = path
+    if diag.has_errors:
+        raise CourseError(diag)
     return origins
+
+
+def _read_template(path: Path, course_dir: Path | None) -> bytes:
+    if course_dir is None:
+        return path.read_bytes()
+    return read_course_file(path, course_dir, MAX_TEMPLATE_BYTES, "template")
 
 
 _WHERE = re.compile(r"┌─ (\S+?):(\d+):(\d+)")

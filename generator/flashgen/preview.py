@@ -26,6 +26,7 @@ import socket
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -38,8 +39,19 @@ from markupsafe import Markup
 from . import build as build_module
 from .cards import Card, StudySet
 from .concept_map import concept_map_svg
-from .diagnostics import CourseError, display_path, plural
+from .coursefiles import size_text
+from .diagnostics import CourseError, Diagnostics, display_path, plural, printable
+from .mathjax import FOLDER as MATHJAX_FOLDER
+from .mathjax import copy_to as copy_mathjax
 from .model import Concept
+from .outputs import (
+    SITE_ENTRIES,
+    carry_over_foreign,
+    check_output_folder,
+    record_written,
+    remove_stale_staging,
+    staging_prefix,
+)
 from .templates import default_templates_dir, template_environment
 
 #: flashgen is installed from its folder (a clone), not from a package index.
@@ -141,6 +153,7 @@ def render_with_anki(apkg: Path, study: StudySet, workdir: Path, media_out: Path
         col.models._clear_cache()  # the Python-side note-type cache is not told about imports
         note_ids = dict(col.db.all("select guid, id from notes"))
         sides: list[CardSide] = []
+        styles: dict[str, str] = {}  # one copy of each note type's CSS, not one per card
         for card in study.cards:
             note = col.get_note(note_ids[card.guid])
             for anki_card in sorted(note.cards(), key=lambda c: c.ord):
@@ -151,7 +164,7 @@ def render_with_anki(apkg: Path, study: StudySet, workdir: Path, media_out: Path
                         ord=anki_card.ord,
                         front=output.question_text,
                         back=output.answer_text,
-                        css=output.css,
+                        css=styles.setdefault(output.css, output.css),
                     )
                 )
         media_out.mkdir(parents=True, exist_ok=True)
@@ -169,15 +182,39 @@ def page_name(concept_id: str) -> str:
     return f"{concept_id}.html"
 
 
-def card_document(html: str, css: str, ord_: int, media_base: str) -> str:
-    """A card side as an Anki client's page: the note type's CSS, the card in ``#qa``."""
+def card_document(
+    html: str, css: str, ord_: int, media_base: str, mathjax_base: str | None = None
+) -> str:
+    """A card side as an Anki client's page: the note type's CSS, the card in ``#qa``, and
+    MathJax from ``mathjax_base`` (relative to ``media_base``) when the side has math."""
+    scripts = ""
+    if mathjax_base is not None and ("\\(" in html or "\\[" in html):
+        from .mathjax import script_tags
+
+        scripts = script_tags(mathjax_base)
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<base href='{media_base}'><style>{css}</style>"
-        "<style>html,body{margin:0}</style></head>"
+        f"<style>html,body{{margin:0}}</style>{scripts}</head>"
         f"<body class='card card{ord_ + 1}'><div id='qa'>{html}</div></body></html>"
     )
+
+
+#: The most card text (each side with its CSS) one concept page may hold: a concept of 30,000
+#: questions would make a page of about a gigabyte that no browser opens. About 300 questions
+#: fit; escaped into the page, it stays under the template output limit (64 MiB).
+MAX_PAGE_CHARS = 12 * 1024 * 1024
+
+
+def _page_too_large(concept: Concept, cards: int) -> Diagnostics:
+    diag = Diagnostics()
+    diag.error(
+        concept.location,
+        f"the preview page of concept '{concept.id}' ({cards:,} cards) would be over the limit "
+        f"of {size_text(MAX_PAGE_CHARS)}; split the concept into smaller ones",
+    )
+    return diag
 
 
 class SiteWriter:
@@ -193,6 +230,8 @@ class SiteWriter:
         self.env = env
         self.order = list(study.order)
         self.index_of = {concept.id: i for i, concept in enumerate(self.order)}
+        #: Whether MathJax was copied into the site (see :mod:`flashgen.mathjax`).
+        self.mathjax = False
         self.by_concept: dict[str, list[CardSide]] = {}
         for side in sides:
             self.by_concept.setdefault(side.card.concept.id, []).append(side)
@@ -269,17 +308,25 @@ class SiteWriter:
             title=f"{concept.title}: what comes before and after",
         )
         chapter = self.course.chapter(concept.chapter)
-        cards = [
-            {
-                "label": side.label,
-                "kind": side.card.kind,
-                "question_id": side.card.question.id if side.card.question else "",
-                "code": side.card.code,
-                "front": card_document(side.front, side.css, side.ord, "../media/"),
-                "back": card_document(side.back, side.css, side.ord, "../media/"),
-            }
-            for side in self.by_concept.get(concept.id, [])
-        ]
+        mathjax = f"../{MATHJAX_FOLDER}/" if self.mathjax else None
+        cards = []
+        size = 0
+        for side in self.by_concept.get(concept.id, []):
+            front = card_document(side.front, side.css, side.ord, "../media/", mathjax)
+            back = card_document(side.back, side.css, side.ord, "../media/", mathjax)
+            size += len(front) + len(back)
+            if size > MAX_PAGE_CHARS:
+                raise CourseError(_page_too_large(concept, len(self.by_concept[concept.id])))
+            cards.append(
+                {
+                    "label": side.label,
+                    "kind": side.card.kind,
+                    "question_id": side.card.question.id if side.card.question else "",
+                    "code": side.card.code,
+                    "front": front,
+                    "back": back,
+                }
+            )
         template = self.env.get_template("preview/concept.html")
         return template.render(
             **self.common("../"),
@@ -302,6 +349,7 @@ class SiteWriter:
         for asset in ("preview.css", "preview.js"):
             source = self.env.get_template(f"preview/{asset}").render()
             (target / asset).write_text(source, encoding="utf-8")
+        self.mathjax = copy_mathjax(target)
         index = target / "index.html"
         index.write_text(self.index_html(), encoding="utf-8")
         written.append(index)
@@ -323,8 +371,11 @@ def build_preview(
     :class:`PreviewUnavailable` when the ``anki`` package is missing.
     """
     require("anki", "flashgen preview")
+    require("mathjax", "flashgen preview")  # the django-static-mathjax package
+    check_output_folder(site_dir, course_dir)
     site_dir = site_dir.absolute()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(site_dir)
     with tempfile.TemporaryDirectory(prefix="flashgen-preview-") as scratch_name:
         scratch = Path(scratch_name)
         result = build_module.build(
@@ -341,6 +392,7 @@ def build_preview(
             sides = render_with_anki(apkg, result.study, scratch, staging / "media")
             progress("writing pages")
             written = SiteWriter(result.study, sides, course_dir).write(staging)
+            record_written(staging, SITE_ENTRIES, keep_earlier=False)
             _replace_dir(staging, site_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -356,11 +408,18 @@ def build_preview(
 
 
 def _replace_dir(new: Path, target: Path) -> None:
-    """Put ``new`` where ``target`` is; the old folder is moved away first, then deleted."""
+    """Put ``new`` where ``target`` is; the old folder is moved away first, then deleted, but
+    for the entries flashgen did not write (:func:`flashgen.outputs.carry_over_foreign`)."""
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}-old-{time.monotonic_ns()}")
+        name = f"{staging_prefix(target, 'old')}{os.getpid()}-{time.monotonic_ns()}"
+        old = target.with_name(name)
         target.rename(old)
+        try:
+            carry_over_foreign(old, new)
+        except OSError:
+            old.rename(target)
+            raise
     new.rename(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
@@ -404,7 +463,7 @@ class PreviewServer:
         self._threads: list[threading.Thread] = []
         handler = _handler_class(self)
         try:
-            self.httpd = ThreadingHTTPServer((HOST, port), handler)
+            self.httpd = _BoundedServer((HOST, port), handler)
         except OSError as error:
             if error.errno != errno.EADDRINUSE or port == 0:
                 raise
@@ -432,7 +491,7 @@ class PreviewServer:
             except PreviewUnavailable:
                 raise
             except Exception as failure:  # a template or I/O error must not stop the server
-                error = f"{type(failure).__name__}: {failure}"
+                error = printable(f"{type(failure).__name__}: {failure}")
             with self.state.lock:
                 self.state.version += 1
                 self.state.error = error
@@ -489,7 +548,8 @@ class PreviewServer:
             if self._stop.is_set():
                 break
             names = sorted({display_path(Path(p)).as_posix() for _, p in changes})
-            self.log(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
+            shown = printable(", ".join(names[:5]))  # file names are course text too
+            self.log(f"changed: {shown}{' …' if len(names) > 5 else ''}")
             self.rebuild()
 
     def start(self, watch: bool = True) -> None:
@@ -509,7 +569,8 @@ class PreviewServer:
 
     def stop(self) -> None:
         self._stop.set()
-        self.httpd.shutdown()
+        if self._threads:  # shutdown() waits for serve_forever: it hangs if that never ran
+            self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=10)
@@ -562,13 +623,70 @@ ERROR_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 """
 
 
+#: Connections served at once; more are closed at once (a page loads a few files at a time).
+MAX_CONNECTIONS = 32
+#: Seconds a connection may sit idle (half-open connections must not pin threads).
+CONNECTION_TIMEOUT = 10
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A threading server with at most :data:`MAX_CONNECTIONS` threads, that prints no
+    traceback for a request it could not handle."""
+
+    request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a broken or hostile request: the client got its error (or left)
+
+
 def _handler_class(server: PreviewServer) -> type[SimpleHTTPRequestHandler]:
     class Handler(SimpleHTTPRequestHandler):
+        timeout = CONNECTION_TIMEOUT
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(server.site_dir), **kwargs)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def _refused(self) -> bool:
+            """Answer a request that is not for this server, or a path that is not a path:
+            the Host header must name the loopback address and port served (a page of
+            another site, with its name pointed at 127.0.0.1, must not read the preview)."""
+            host = (self.headers.get("Host") or "").strip().lower()
+            allowed = {f"{name}:{server.port}" for name in ("127.0.0.1", "localhost")}
+            if host not in allowed:
+                self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "unknown host")
+                return True
+            raw = urllib.parse.unquote(self.path.split("?", 1)[0])
+            if "\x00" in raw or "\\" in raw:
+                self.send_error(HTTPStatus.BAD_REQUEST, "bad path")
+                return True
+            return False
+
+        def do_HEAD(self) -> None:
+            if not self._refused():
+                super().do_HEAD()
 
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-store")
@@ -582,6 +700,8 @@ def _handler_class(server: PreviewServer) -> type[SimpleHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            if self._refused():
+                return
             path = self.path.split("?", 1)[0].split("#", 1)[0]
             if path == LIVE_PREFIX + "status":
                 self._send(server.state.as_json(), "application/json")

@@ -6,18 +6,19 @@ course (references, cycles, duplicates) live in :mod:`flashgen.checks`.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
 from . import schema
 from .coursefiles import outside_problem
 from .diagnostics import Diagnostics, Location
-from .loader import YamlList, YamlMap, load_yaml
+from .loader import PLAIN_LINE, YamlList, YamlMap, load_yaml, locate_offset
 from .model import (
     Basic,
     Chapter,
@@ -83,15 +84,20 @@ class _Fields:
         self.ok = True
 
     def check_keys(self, extra_allowed: Iterable[str] = ()) -> None:
+        """Unknown and missing keys; a misspelt required key is one error, not two."""
         allowed = [*self.keys, *extra_allowed]
+        misspelt = set()
         for name in self.mapping:
             if name not in allowed:
                 hint = did_you_mean(name, allowed) or f"; expected one of: {', '.join(allowed)}"
                 self.diag.error(
                     self.mapping.key_location(name), f"unknown key '{name}' in {self.what}{hint}"
                 )
+                misspelt.update(difflib.get_close_matches(name, allowed, n=1, cutoff=0.6))
         for key in self.keys.values():
-            if key.required and key.name not in self.mapping:
+            if key.name in misspelt:
+                self.ok = False
+            elif key.required and key.name not in self.mapping:
                 self.ok = False
                 self.diag.error(
                     self.mapping.location, f"{self.what} is missing the required key '{key.name}'"
@@ -110,6 +116,8 @@ class _Fields:
         return getattr(self, "_" + key.type.replace("-", "_"))(name, value)
 
     def _text(self, name: str, value: Any) -> str | None:
+        if _is_number(value):  # `correct: 1.50`: the text as written, not the number 1.5
+            value = self.mapping.number_texts.get(name, value)
         if not isinstance(value, str):
             if value is None:
                 self.error(name, f"'{name}' is empty")
@@ -124,6 +132,9 @@ class _Fields:
     _markdown = _text
 
     def _id(self, name: str, value: Any) -> str | None:
+        if _is_number(value):
+            self.error(name, f"'{name}' must be text, not {describe(value)}{quote_hint(value)}")
+            return None
         text = self._text(name, value)
         if text is None:
             return None
@@ -181,6 +192,10 @@ class _Fields:
         return None if items is None else tuple(text for text, _ in items)
 
     def _text_list(self, name: str, value: Any) -> tuple[str, ...] | None:
+        if isinstance(value, YamlList) and value.number_texts:
+            written = YamlList(value.number_texts.get(i, item) for i, item in enumerate(value))
+            written.location, written.item_marks = value.location, value.item_marks
+            value = written
         items = self._items(name, value, _text_problem)
         return None if items is None else tuple(text for text, _ in items)
 
@@ -215,6 +230,10 @@ _DEFAULTS: dict[str, Any] = {
     "quality": DEFAULT_CONFIG,
 }
 _BOOLEAN_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false"}
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or type(value) is float
 
 
 def _text_problem(value: Any) -> str:
@@ -253,39 +272,42 @@ def tag_problem(text: str) -> str:
         )
     if '"' in text:
         return f"'{text}' cannot contain quotes"
+    if any(ch in "<>&" for ch in text):
+        return f"'{text}' cannot contain <, > or & (Anki and the preview show tags as HTML)"
     return ""
 
 
-class FieldLocations(Mapping[str, Location]):
+class FieldLocations(dict[str, Location]):
     """Where each value of a mapping starts, and where any character of its text was written.
 
     Offsets count in the text as the model stores it (stripped of surrounding white space).
+    Keeps only what locating needs, not the mapping: the model lives as long as the build,
+    and every object it keeps alive slows Python's garbage collector on a large course.
     """
 
-    __slots__ = ("_mapping",)
+    __slots__ = ("_lists", "_texts")
 
     def __init__(self, mapping: YamlMap):
-        self._mapping = mapping
+        super().__init__(mapping.value_locations)
+        self._texts = mapping.text_sources
+        self._lists = mapping.text_lists
 
-    def __getitem__(self, key: str) -> Location:
-        return self._mapping.value_locations[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._mapping.value_locations)
-
-    def __len__(self) -> int:
-        return len(self._mapping.value_locations)
-
-    def locate(self, key: str, offset: int, index: int | None = None) -> Location:
-        value = self._mapping.get(key)
-        if isinstance(value, YamlList) and index is not None:
-            item = value[index] if 0 <= index < len(value) else None
-            if not isinstance(item, str):
-                return value.item_location(index)
-            return value.offset_location(index, offset + len(item) - len(item.lstrip()))
-        if not isinstance(value, str):
-            return self._mapping.value_location(key)
-        return self._mapping.offset_location(key, offset + len(value) - len(value.lstrip()))
+    def locate(self, key: str, offset: int, index: int | None = None) -> Location | None:
+        """Where character ``offset`` of the value of ``key`` (or of its item ``index``) was
+        written; ``None`` for a key that was not written."""
+        items = self._lists.get(key)
+        if items is not None and index is not None and key in self:
+            marks, sources = items
+            if not 0 <= index < len(marks):
+                return None
+            start = Location(self[key].path, *marks[index])
+            source = sources.get(index, PLAIN_LINE)
+        elif key in self:
+            start, source = self[key], self._texts.get(key, PLAIN_LINE)
+        else:
+            return None
+        text = source[2]
+        return locate_offset(start, source, offset + len(text) - len(text.lstrip()))
 
 
 def _require_mapping(value: Any, location: Location, what: str, diag: Diagnostics) -> bool:
@@ -312,10 +334,13 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
     chapters = header["chapters"] if header else ()
     chapter_ids = {chapter.id for chapter in chapters}
     concepts = []
+    unreadable = set()
     for path in find_concept_files(root, exclude, diag):
         concept = read_concept(path, diag, chapter_ids if header else None)
         if concept is not None:
             concepts.append(concept)
+        else:
+            unreadable.add(path.stem)
     if header is None:
         return None, diag
     course = Course(
@@ -327,6 +352,7 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
         root=root,
         location=Location(course_file, 1, 1),
         quality=header["quality"],
+        unreadable=frozenset(unreadable),
     )
     return course, diag
 
@@ -360,10 +386,25 @@ def read_course_header(path: Path, diag: Diagnostics) -> dict[str, Any] | None:
     fields = _Fields(data, schema.COURSE_KEYS, "course.yaml", diag)
     fields.check_keys()
     values = {key: fields.get(key) for key in ("id", "title", "tags", "quality")}
+    _warn_html_in_deck_name(data, diag)
     chapters = _read_chapters(data, fields, diag) if "chapters" in data else ()
     if not fields.ok or chapters is None:
         return None
     return {**values, "chapters": chapters}
+
+
+def _warn_html_in_deck_name(data: YamlMap, diag: Diagnostics) -> None:
+    from .markdown import deck_name_text
+
+    title = data.get("title")
+    if not isinstance(title, str):
+        return
+    for offset, tag in deck_name_text(title)[1]:
+        diag.warning(
+            data.offset_location("title", offset),
+            f"{tag} is left out of the Anki deck name this title gives (deck names are plain "
+            "text); cards and PDFs show the title as written",
+        )
 
 
 def _read_chapters(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[Chapter, ...] | None:
@@ -394,6 +435,7 @@ def _read_chapters(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[C
             )
             fields.ok = False
             continue
+        _warn_html_in_deck_name(item, diag)
         chapter = Chapter(chapter_id, title, len(chapters), item.value_location("id"))
         seen[chapter_id] = chapter
         chapters.append(chapter)
@@ -570,6 +612,68 @@ def _warn_placeholders(concept: Concept, diag: Diagnostics) -> None:
 CLOZE = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
 
 
+#: Anything that looks like the start of a cloze deletion, well written or not.
+_CLOZE_OPENING = re.compile(r"(\{{1,2})(\s*)([cC])(\s*)(\d+)(\s*)(:{1,2})")
+_CLOSE = re.compile(r"\}\}")
+
+
+def cloze_syntax_problems(text: str) -> list[tuple[int, str]]:
+    """Each malformed cloze deletion in ``text``: its offset and what is wrong with it."""
+    problems = []
+    closes = [m.start() for m in _CLOSE.finditer(text)]
+    for match in _CLOZE_OPENING.finditer(text):
+        braces, space1, letter, space2, number, space3, colons = match.groups()
+        start = match.start()
+        if len(braces) == 2 and start > 0 and text[start - 1] == "{":
+            continue  # three braces: not a cloze opening
+        written = match.group()
+        problem = ""
+        if len(braces) == 1:
+            problem = "starts with one brace; write two: {{c1::"
+        elif letter == "C":
+            problem = "has an upper-case C, which Anki does not read; write {{c1::"
+        elif space1 or space2 or space3:
+            problem = "has spaces inside; write {{c1:: without spaces"
+        elif len(colons) == 1:
+            problem = "has one colon after the number; write two: {{c1::"
+        elif int(number) == 0:
+            problem = "is numbered 0; cloze numbers start at 1: {{c1::"
+        else:
+            after = bisect.bisect_left(closes, match.end())
+            following = _CLOZE_OPENING.search(text, match.end())
+            if after == len(closes) or (
+                following is not None
+                and following.start() < closes[after]
+                and not _nested(closes, after, following.start())
+            ):
+                problem = "is never closed; end the hidden text with }}"
+        if problem:
+            problems.append((start, f"cloze deletion '{written}' {problem}"))
+    return problems
+
+
+def _nested(closes: list[int], after: int, end: int) -> bool:
+    """Whether the deletion whose first possible "}}" is ``closes[after]`` holds the one
+    opening at ``end`` (Anki allows a deletion inside another one)."""
+    return len(closes) - bisect.bisect_left(closes, end) >= 2 and closes[after] > end
+
+
+def _check_cloze_syntax(item: YamlMap, text: str, diag: Diagnostics) -> bool:
+    """Report malformed cloze deletions, each where it was written; whether there were any."""
+    problems = cloze_syntax_problems(text)
+    if problems:
+        where = FieldLocations(item)
+        for offset, message in problems:
+            diag.error(where.locate("text", offset) or item.value_location("text"), message)
+    return bool(problems)
+
+
+def _has_cloze(text: str) -> bool:
+    """Whether ``text`` holds a deletion; searched only up to the last "}}", which keeps it
+    linear (each "{{c1::" with no "}}" after it would otherwise scan to the end)."""
+    return CLOZE.search(text, 0, text.rfind("}}") + 2) is not None
+
+
 def normalize_choice(text: str) -> str:
     return " ".join(text.split()).casefold()
 
@@ -581,7 +685,13 @@ def _check_choices(item: YamlMap, diag: Diagnostics) -> None:
     def entries(key: str) -> list[tuple[str, Location]]:
         value = item.get(key)
         if isinstance(value, YamlList):
-            return [(text, value.item_location(i)) for i, text in enumerate(value)]
+            written = value.number_texts
+            return [
+                (written.get(i, text), value.item_location(i))
+                for i, text in enumerate(value)
+                if isinstance(written.get(i, text), str)
+            ]
+        value = item.number_texts.get(key, value)
         return [(value, item.value_location(key))] if isinstance(value, str) else []
 
     if not item.get("distractors"):
@@ -607,9 +717,20 @@ def _has_error_for(diag: Diagnostics, path: Path) -> bool:
     return any(d.location.path == path and d.severity == "error" for d in diag.items)
 
 
+#: Most questions one concept may hold (a concept with many more is several concepts).
+MAX_QUESTIONS = 500
+
+
 def _read_questions(data: YamlMap, fields: _Fields, diag: Diagnostics) -> tuple[Question, ...]:
     items = fields.get("questions")
     if items is None:
+        return ()
+    if len(items) > MAX_QUESTIONS:
+        fields.error(
+            "questions",
+            f"{len(items):,} questions in one concept; the limit is {MAX_QUESTIONS:,}: "
+            "split the concept into several",
+        )
         return ()
     questions: list[Question] = []
     seen: dict[str, Location] = {}
@@ -654,7 +775,9 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
     values = {key.name: fields.get(key.name) for key in keys if key.name != "type"}
     if kind == "multiple-choice" and fields.ok:
         _check_choices(item, diag)
-    if kind == "cloze" and values.get("text") and not CLOZE.search(values["text"]):
+    if kind == "cloze" and values.get("text") and _check_cloze_syntax(item, values["text"], diag):
+        fields.ok = False
+    elif kind == "cloze" and values.get("text") and not _has_cloze(values["text"]):
         fields.error(
             "text",
             "cloze text has no deletion: mark what to hide as {{c1::hidden text}}",

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import jsonschema, schema
+from .atomic import OutputError
+from .coursefiles import WriteRefused, check_write_target
 from .diagnostics import display_path
 from .reader import COURSE_FILE, did_you_mean, id_problem, read_course, slug
 
@@ -29,10 +31,15 @@ _NOT_TEXT = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "
 
 
 def quote(text: str) -> str:
-    """``text`` as a YAML scalar: plain when that is unambiguous, else double-quoted (JSON)."""
+    """``text`` as a YAML scalar: plain when that is unambiguous, else in single quotes.
+
+    Never double quotes: there a backslash starts an escape, so an instructor who adds
+    ``$\\times$`` or ``$\\frac{1}{2}$`` to the stub would get a tab or a form feed.
+    """
+    text = " ".join(text.splitlines())
     if _PLAIN.fullmatch(text) and text == text.strip() and text.lower() not in _NOT_TEXT:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return "'" + text.replace("'", "''") + "'"
 
 
 def title_from_id(identifier: str) -> str:
@@ -276,7 +283,8 @@ flashgen build             # output/<course-id>.apkg: import it into Anki
 flashgen stats             # concepts and questions per chapter
 ```
 
-From elsewhere, name the course: `flashgen check {where}`.
+From elsewhere, name the course folder; from where it was created:
+`flashgen check {where}`.
 
 Never change an `id` once students have the deck: Anki matches notes by their ids, so
 reword titles and texts freely but keep ids.
@@ -354,8 +362,14 @@ def new_concept(
         f"TODO What {title} says, in Markdown with $math$.",
         questions,
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    jsonschema.write_course_schemas(course_dir)
+    try:
+        check_write_target(path, course_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        jsonschema.write_course_schemas(course_dir)
+    except WriteRefused as error:
+        raise ScaffoldError(f"refused to write: {error}") from None
+    except (OSError, OutputError) as error:
+        raise ScaffoldError(f"cannot write {path}: {error}") from None
     with path.open("x", encoding="utf-8") as handle:
         handle.write(text)
     return path

@@ -12,22 +12,20 @@ passes to ``eval`` as its scope:
 ``fg-answer(body)``      revealed cloze text on the back of a card;
 ``fg-tex(source, block)`` a formula that could not be converted, shown as its LaTeX source.
 
-LaTeX math becomes Typst math with ``tex2typst`` (see docs/pdf.md for why not pandoc). A
-converted formula may still be something Typst rejects (``\\foo`` becomes the unknown
-variable ``foo``), so :meth:`TypstRenderer.finish` typesets every distinct formula once, in one
-small document, and any formula that fails to convert or to typeset prints as its LaTeX source
-in monospace, with a warning naming the file and line where it was written.
+LaTeX math becomes Typst math with ``tex2typst`` (see docs/pdf.md for why not pandoc), each
+formula converted and checked on its own by :mod:`flashgen.formulas`; any formula that fails
+prints as its LaTeX source in monospace, with a warning at the formula's own line and column.
 
-Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` validates them all in
-one Typst run and returns the function that substitutes the final markup. Callers may apply it
-to each string or to a whole JSON document at once (placeholders are private-use characters
-that never survive :func:`escape`).
+Rendering writes placeholders for formulas; :meth:`TypstRenderer.finish` checks them all and
+returns the function that substitutes the final markup. Callers may apply it to each string or
+to a whole JSON document at once (placeholders are private-use characters that never survive
+:func:`escape`).
 
-Conversions are the slow part (about 0.7 ms a formula), so a cache (:func:`load_formula_cache`)
-keeps each formula's checked result between builds, keyed by its LaTeX and the versions of
-tex2typst and Typst: a build whose formulas are all cached converts and checks nothing.
-(Converting in a background thread while the text is rendered was measured and is slower:
-tex2typst holds the GIL; :attr:`TypstRenderer.background` converts in a helper process instead.)
+Conversions are the slow part, so a cache (:func:`load_formula_cache`) keeps each formula's
+checked result between builds: a build whose formulas are all cached converts and checks
+nothing. (Converting in a background thread while the text is rendered was measured and is
+slower: tex2typst holds the GIL; :attr:`TypstRenderer.background` converts in helper processes
+instead.)
 """
 
 from __future__ import annotations
@@ -36,14 +34,15 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from markdown_it.token import Token
 
 from .diagnostics import Location
-from .formula_worker import BackgroundConverter, convert
+from .formula_worker import BackgroundConverter
+from .formulas import check_formulas, formula_offsets, locate, messages, rules_digest
+from .formulas import valid_cached as _valid_cached
 from .markdown import (
     alt_text,
     fast_paragraphs,
@@ -96,12 +95,6 @@ def escape(text: str) -> str:
 def string(text: str) -> str:
     """``text`` as a Typst string literal (for code arguments such as link targets)."""
     return json.dumps(text, ensure_ascii=False)
-
-
-@cache
-def tex_to_typst(tex: str) -> str | None:
-    """Typst math for a LaTeX formula, or None when tex2typst cannot convert it."""
-    return convert(tex)
 
 
 # Every code expression this module writes (``#emph[...]``, ``#raw(...)``) ends with ``;``:
@@ -189,12 +182,11 @@ def versions(*names: str) -> tuple[str, ...]:
 
 
 def load_formula_cache(path: Path) -> ResultCache:
-    """Checked conversions by LaTeX source: Typst math, or None for a formula that cannot be
-    converted or that Typst rejects (printed as LaTeX, with a warning, on every build). Only
-    checked results are stored, so a cached formula needs neither converting nor checking."""
-    return ResultCache.load(
-        path, versions("tex2typst", "typst"), lambda value: value is None or isinstance(value, str)
-    )
+    """Checked formulas by LaTeX source (see :mod:`flashgen.formulas`): for each, its Typst
+    math or the problem that makes it print as LaTeX, and Typst's warnings. Only checked
+    results are stored, so a cached formula needs neither converting nor checking."""
+    context = (*versions("tex2typst", "typst"), f"rules={rules_digest()}")
+    return ResultCache.load(path, context, _valid_cached)
 
 
 @dataclass
@@ -215,9 +207,11 @@ class TypstRenderer:
     warnings: list[tuple[Location, str]] = field(default_factory=list)
     formulas: list[Formula] = field(default_factory=list)
     _formula_ids: dict[Formula, int] = field(default_factory=dict)
-    #: Where each formula is written: (the text's location, line within the text).
-    _formula_uses: dict[int, list[tuple[Location, int]]] = field(default_factory=dict)
+    #: Where each formula is written: (the text's location, the text, line within the text).
+    _formula_uses: dict[int, list[tuple[Location, str, int]]] = field(default_factory=dict)
     _names: dict[Path, str] = field(default_factory=dict)
+    #: Texts with characters beyond Latin, by where they are written (for :meth:`finish`).
+    _wide_texts: dict[tuple[Location, str], None] = field(default_factory=dict)
     #: Converts new formulas in a helper process as they are found (see :meth:`finish`).
     background: BackgroundConverter | None = None
 
@@ -238,12 +232,15 @@ class TypstRenderer:
         """
         if not text:
             return ""
+        if not text.isascii():
+            self._wide_texts.setdefault((where, text), None)
         if cloze is None and _is_plain(text):
             return escape(text.strip())
         hints: list[str] = []
+        written = text
         if cloze is not None:
             text = _prepare_cloze(text, cloze == "front", hints)
-        state = _State(base_dir=base_dir, where=where, hints=hints)
+        state = _State(base_dir=base_dir, where=where, hints=hints, text=written)
         fast = self._fast(text, inline, state, cloze is not None)
         if fast is not None:
             return fast
@@ -258,23 +255,20 @@ class TypstRenderer:
 
         ``fonts`` is a ``typst.Fonts`` to reuse (finding the system's fonts takes a while).
         """
+        if fonts is not None:
+            self._check_glyphs(fonts)
         converted = self.background.results() if self.background is not None else {}
-        final = check_formulas(self.formulas, fonts, self.formula_cache, converted)
-        for number, ok in enumerate(final):
-            if ok is None:
-                formula = self.formulas[number]
-                for where, line in self._formula_uses.get(number, []):
-                    location = _formula_location(where, line)
-                    self.warnings.append(
-                        (
-                            location,
-                            f"formula ${formula.tex.strip()}$ cannot be converted to Typst "
-                            "math; it is printed as LaTeX source",
-                        )
-                    )
+        texts = [formula.tex for formula in self.formulas]
+        final = check_formulas(texts, self.formula_cache, converted)
+        for number, checked in enumerate(final):
+            formula = self.formulas[number]
+            found = messages(formula.tex, checked)
+            for where, text, line in self._formula_uses.get(number, []) if found else []:
+                location = _formula_location(where, text, formula.tex, line)
+                self.warnings.extend((location, message) for message in found)
         replacements = [
-            _math_markup(formula, typst)
-            for formula, typst in zip(self.formulas, final, strict=True)
+            _math_markup(formula, checked.math)
+            for formula, checked in zip(self.formulas, final, strict=True)
         ]
 
         def substitute(text: str, json_string: bool = False) -> str:
@@ -285,6 +279,26 @@ class TypstRenderer:
             return _PLACEHOLDER.sub(one, text)
 
         return substitute
+
+    def _check_glyphs(self, fonts: object) -> None:
+        """A warning for each character no font can draw (Typst prints an empty box)."""
+        from .glyphs import Coverage, describe
+
+        coverage = Coverage(fonts)
+        for where, text in self._wide_texts:
+            missing = coverage.missing(text)
+            if not missing:
+                continue
+            shown = ", ".join(describe(char) for _, char in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            self.warnings.append(
+                (
+                    locate(where, text, missing[0][0]),
+                    f"no font for the PDFs has {shown}{more}: the PDFs print an empty box "
+                    "instead (Anki shows the text with the student's fonts); install a font "
+                    "that has them, or write them otherwise",
+                )
+            )
 
     def render_now(self, text: str, base_dir: Path, where: Location, **options: object) -> str:
         """:meth:`render` and :meth:`finish` in one go (for tests and one-off texts)."""
@@ -449,7 +463,7 @@ class TypstRenderer:
             if self.background is not None and not cached:
                 self.background.submit(formula.tex)
         # The location is worked out only for a warning (it may read the source line).
-        self._formula_uses.setdefault(number, []).append((state.where, state.line))
+        self._formula_uses.setdefault(number, []).append((state.where, state.text, state.line))
         return f"{_MATH_OPEN}{number}{_MATH_CLOSE}"
 
     def _image(self, token: Token, state: _State) -> str:
@@ -476,6 +490,8 @@ class _State:
     hints: list[str]
     line: int = 0
     answer: int = 0
+    #: The text as written (for the location of a formula's warning).
+    text: str = ""
     links: list[bool] = field(default_factory=list)
 
     def leaf(self, markup: str) -> str:
@@ -493,29 +509,13 @@ def _is_plain(text: str) -> bool:
     return _MARKDOWN_SYNTAX.search(text.strip()) is None
 
 
-@cache
-def _source_line(path: Path, line: int) -> str:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, 1):
-                if number == line:
-                    return text
-    except (OSError, UnicodeDecodeError):
-        pass
-    return ""
-
-
-def _formula_location(where: Location, line: int) -> Location:
-    """Where a formula on ``line`` of the Markdown text written at ``where`` is, in its file."""
-    number = where.line + line + (1 if _block_scalar(where) else 0)
-    return Location(where.path, number, where.column if number == where.line else 0)
-
-
-def _block_scalar(where: Location) -> bool:
-    """True when the value at ``where`` is a YAML block scalar (``|`` or ``>``): its text
-    starts on the next line, so Markdown line numbers count from there."""
-    rest = _source_line(where.path, where.line)[max(where.column - 1, 0) :].strip()
-    return rest[:1] in ("|", ">")
+def _formula_location(where: Location, text: str, tex: str, line: int) -> Location:
+    """Where the formula ``tex``, on ``line`` of the Markdown ``text`` written at ``where``,
+    is in its file: its own line and column."""
+    start = sum(len(part) + 1 for part in text.split("\n")[:line])
+    offsets = [offset for found, offset in formula_offsets(text) if found == tex]
+    offset = next((o for o in offsets if o >= start), offsets[0] if offsets else start)
+    return locate(where, text, offset)
 
 
 def _prepare_cloze(text: str, front: bool, hints: list[str]) -> str:
@@ -529,7 +529,10 @@ def _prepare_cloze(text: str, front: bool, hints: list[str]) -> str:
             return f"{_BLANK_OPEN}{len(hints) - 1}{_BLANK_CLOSE}"
         return f"{_ANSWER_OPEN}{body}{_ANSWER_CLOSE}"
 
-    return CLOZE.sub(one, text)
+    # Deletions end at or before the last "}}": matching only up to it keeps the scan linear
+    # (an opening "{{c1::" with no "}}" after it would otherwise scan to the end, each time).
+    end = text.rfind("}}") + 2
+    return CLOZE.sub(one, text[:end]) + text[end:] if end > 1 else text
 
 
 def _html_inline(tag: str) -> str:
@@ -576,74 +579,3 @@ def _math_markup(formula: Formula, typst_math: str | None) -> str:
         block = "true" if formula.block else "false"
         return f"#fg-tex({string(formula.tex)}, {block});"
     return f"$ {typst_math} $" if formula.block else f"${typst_math}$"
-
-
-# -- checking formulas ---------------------------------------------------------------------------
-
-_ERROR_LINE = re.compile(r"┌─ [^\n]*?:(\d+):\d+")
-
-
-def check_formulas(
-    formulas: Sequence[Formula],
-    fonts: object = None,
-    formula_cache: ResultCache | None = None,
-    converted: dict[str, str | None] | None = None,
-) -> list[str | None]:
-    """Typst math for each formula, or None where conversion or evaluation fails.
-
-    ``formula_cache`` supplies results checked by earlier builds and receives the new ones;
-    ``converted`` holds conversions made elsewhere (by :func:`tex_to_typst`'s function).
-    All formulas left to check are evaluated in one document, one per line, without being
-    laid out (that finds unknown names and malformed calls, the ways a converted formula goes
-    wrong, in milliseconds); a formula Typst rejects is found from the error's line number and
-    dropped, and the rest are tried again.
-    """
-    results: list[str | None] = []
-    pending: set[int] = set()
-    for number, formula in enumerate(formulas):
-        found, typst_math = formula_cache.get(formula.tex) if formula_cache else (False, None)
-        if not found:
-            if converted and formula.tex in converted:
-                typst_math = converted[formula.tex]
-            else:
-                typst_math = tex_to_typst(formula.tex)
-            if typst_math in _known_bad:
-                typst_math = None
-            elif typst_math is not None and typst_math not in _known_good:
-                pending.add(number)
-        results.append(typst_math)
-    while pending:
-        order = sorted(pending)
-        source = "".join(f"#let _ = ${results[i]}$\n" for i in order)
-        failed = _typeset_errors(source, fonts)
-        if failed is None:
-            _known_good.update(dict.fromkeys(results[i] for i in order))  # type: ignore[misc]
-            break
-        bad = {order[line - 1] for line in failed if 0 < line <= len(order)}
-        if not bad:  # an error we cannot place: give up on every pending formula
-            bad = set(order)
-        for number in bad:
-            _known_bad.add(results[number])  # type: ignore[arg-type]
-            results[number] = None
-        pending -= bad
-    if formula_cache is not None:
-        for formula, typst_math in zip(formulas, results, strict=True):
-            formula_cache.add(formula.tex, typst_math)
-    return results
-
-
-_known_good: dict[str | None, None] = {}
-_known_bad: set[str] = set()
-
-
-def _typeset_errors(source: str, fonts: object = None) -> list[int] | None:
-    """Lines with errors when ``source`` is typeset, or None when it typesets cleanly."""
-    import typst
-
-    compiler = typst.Compiler(font_paths=fonts) if fonts is not None else typst.Compiler()
-    try:
-        compiler.compile(input=source.encode(), format="pdf")
-    except typst.TypstError as error:
-        lines = [int(n) for n in _ERROR_LINE.findall(str(error.diagnostic))]
-        return lines or [0]
-    return None

@@ -254,3 +254,16 @@ def test_screenshots(open_site, tmp_path_factory: pytest.TempPathFactory) -> Non
     h.page.screenshot(path=str(out / "preview-index.png"))
     for name in ("preview-mcq.png", "preview-index.png"):
         assert (out / name).stat().st_size > 5000
+
+
+def test_math_is_typeset_by_mathjax_shipped_with_the_site(site: Path, open_site) -> None:
+    """MathJax comes from the site's own folder (the test origin serves nothing else)."""
+    assert (site / "mathjax" / "tex-chtml.js").is_file() and (
+        site / "mathjax" / "LICENSE"
+    ).is_file()
+    h = open_site(site, "concepts/gamma.html")
+    summary = back(h, "concept")
+    expect(summary.locator("mjx-container")).to_have_count(2, timeout=20_000)
+    text = summary.locator("#qa").inner_text()
+    assert "\\(" not in text and "\\[" not in text and "\\nu" not in text
+    assert summary.locator("mjx-container[display='true']").count() == 1
