@@ -485,6 +485,13 @@ def test_an_anchor_name_with_a_colon_is_refused_where_written() -> None:
     ]
 
 
+def test_an_ampersand_inside_text_is_no_anchor() -> None:
+    source = "a: |\n  $x &:= y$\n  c &:&\nb: 'q &an:chor'\nc: plain &an:chor\n"
+    value, diag = parse(source)
+    assert value == {"a": "$x &:= y$\nc &:&\n", "b": "q &an:chor", "c": "plain &an:chor"}
+    assert not len(diag)
+
+
 def test_the_non_specific_tag_gives_text() -> None:
     value, diag = parse("- ! 12\n- 12\n")
     assert value == ["12", 12]

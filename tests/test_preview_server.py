@@ -126,3 +126,13 @@ def test_a_concept_too_large_for_one_page_is_a_located_error(tmp_path, monkeypat
     assert f"{concept}:1:5: error: the preview page of concept 'big' (41 cards)" in rendered
     assert "would be over the limit of 49 KiB; split the concept" in rendered
     assert not site.exists()
+
+
+def test_a_server_whose_first_build_failed_stops(tmp_path):
+    """stop() must not wait for a serve loop that never started (it used to hang forever when
+    the first build raised, e.g. with the preview extra missing)."""
+    server = preview.PreviewServer(tmp_path / "c", tmp_path / "site", port=0, log=print)
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(60)  # a guard against a hang, not a measurement
+    assert not stopper.is_alive()

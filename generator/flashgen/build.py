@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -16,9 +17,11 @@ from .cards import StudySet, study_cards
 from .checks import load_course
 from .coursefiles import CourseFileError
 from .diagnostics import CourseError, Diagnostics, Location
-from .ledger import Changes, prepare, write_ledger
 from .outputs import check_output_folder, record_written, written_before
 from .templates import template_environment, template_error
+
+if TYPE_CHECKING:  # the ledger needs genanki's note types: imported where a deck is built
+    from .ledger import Changes
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
@@ -110,6 +113,7 @@ def _build(
         return _deck_only(course_dir, output_dir, timestamp, progress, rename_decks, update_ledger)
     # Imported here: typesetting and genanki cost a noticeable share of a no-op rebuild.
     from . import apkg, pdf
+    from .ledger import prepare, write_ledger
 
     course, diag = load_course(course_dir, exclude=(output_dir,))
     if course is None or diag.has_errors:
@@ -214,6 +218,7 @@ def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnos
     """``flashgen diff``: what importing the next build does to a student who has the last
     published deck, from the course and its ledger; nothing is written."""
     from . import apkg
+    from .ledger import prepare
 
     timestamp = build_timestamp()
     course, diag = load_course(course_dir)

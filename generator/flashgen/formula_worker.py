@@ -37,6 +37,9 @@ MAX_FORMULA_CHARS = 4000
 #: Seconds one formula may take to convert (``$FLASHGEN_FORMULA_SECONDS`` overrides it).
 FORMULA_SECONDS = 20.0
 
+#: Seconds a helper may take to start (not counted in any formula's budget).
+STARTUP_SECONDS = 60.0
+
 #: (Typst math or None, the problem when None): what converting one formula gives.
 Conversion = tuple[str | None, str | None]
 
@@ -116,6 +119,10 @@ ALIASES: dict[str, str] = {
     "sub": "\\subset",
     "sube": "\\subseteq",
     "sgn": "\\operatorname{sgn}",
+    "part": "\\partial",
+    "exist": "\\exists",
+    "reals": "\\mathbb{R}",
+    "empty": "\\emptyset",
     "arcsec": "\\operatorname{arcsec}",
     "arccsc": "\\operatorname{arccsc}",
     "arccot": "\\operatorname{arccot}",
@@ -152,12 +159,27 @@ def prepare(tex: str) -> str:
         tex = _EMPTY_TEXT.sub(r"\\text{ }", tex)  # tex2typst reads "\text{}" to the next "}"
     tex = _EMPTY_BASE.sub(r"\\text{ }", tex)
     if "\\" in tex:
+        tex = _WRAPPED.sub(_unwrap, tex)
         for _ in range(20):  # one infix command at a time, innermost group last
             match = _INFIX.search(tex)
             if match is None:
                 break
             tex = _infix(tex, match)
     return tex
+
+
+#: Commands with one braced argument written with others tex2typst knows.
+_WRAPPED = re.compile(r"\\(textbf|textit|xrightarrow|xleftarrow)\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_WRAPPERS = {
+    "textbf": "\\mathbf{\\text{%s}}",
+    "textit": "\\mathit{\\text{%s}}",
+    "xrightarrow": "\\overset{%s}{\\longrightarrow}",
+    "xleftarrow": "\\overset{%s}{\\longleftarrow}",
+}
+
+
+def _unwrap(match: re.Match[str]) -> str:
+    return _WRAPPERS[match.group(1)] % match.group(2)
 
 
 def _infix(tex: str, match: re.Match[str]) -> str:
@@ -265,6 +287,8 @@ class _Helper:
         self.got: list[Conversion] = []
         self.started = time.monotonic()
         self.failed = False
+        #: Whether the helper has started (its start-up is not part of any formula's budget).
+        self.ready = False
         self.process = _start()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -302,6 +326,12 @@ class _Helper:
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
+            if not self.ready:
+                self.ready = line.strip() == b'"ready"'
+                self.started = time.monotonic()
+                if self.ready:
+                    continue
+                break
             try:
                 value = json.loads(line)
                 typst, problem = value
@@ -413,7 +443,8 @@ def _run(
         for index, helper in enumerate(helpers):
             if helper.current() is None:
                 continue
-            stuck = time.monotonic() - helper.started > seconds
+            limit = seconds if helper.ready else max(seconds, STARTUP_SECONDS)
+            stuck = time.monotonic() - helper.started > limit
             dead = helper.process.poll() is not None
             if dead:
                 helper.stop()  # the reader has read every line it wrote
@@ -452,7 +483,13 @@ def _start() -> subprocess.Popen[bytes]:
 
 
 def main() -> None:
-    """The helper: a JSON string a line in, its :data:`Conversion` as a JSON line out."""
+    """The helper: ``"ready"`` once started, then a JSON string a line in, its
+    :data:`Conversion` as a JSON line out."""
+    import tex2typst
+
+    tex2typst.tex2typst("x")
+    sys.stdout.write('"ready"\n')
+    sys.stdout.flush()
     for line in sys.stdin.buffer:
         sys.stdout.write(json.dumps(convert(json.loads(line))) + "\n")
         sys.stdout.flush()

@@ -415,6 +415,7 @@ def publish(
     chapter in that order, each note as ``(kind, guid, fields, tags, due, key)``.
     """
     from .apkg import deck_name
+    from .markdown import escape_anki_markup
 
     diag = Diagnostics()
     old = previous or Ledger(course_id)
@@ -461,8 +462,8 @@ def publish(
             kept_parent, _, kept_leaf = names[chapter_id].rpartition("::")
             kept_title = kept_leaf.split(" ", 1)[1] if " " in kept_leaf else kept_leaf
             contexts[chapter_id] = (
-                f"{escape(course_title)} › {escape(title)} › ",
-                f"{escape(kept_parent)} › {escape(kept_title)} › ",
+                escape_anki_markup(f"{escape(course_title)} › {escape(title)} › "),
+                escape_anki_markup(f"{escape(kept_parent)} › {escape(kept_title)} › "),
             )
     for tag, name in old.decks.items():  # a removed chapter's deck: its retired notes stay there
         new.decks.setdefault(tag, name)
@@ -638,7 +639,9 @@ def retired_fields(kind: str, clozes: Sequence[int], retired: int, course_title:
         "browser, select all, delete.</div>"
     )
     values: dict[str, str] = {name: "" for name in FIELDS[kind]}
-    values["Context"] = f"{escape(course_title)} › removed"
+    from .markdown import escape_anki_markup
+
+    values["Context"] = escape_anki_markup(f"{escape(course_title)} › removed")
     first = FIELDS[kind][0]
     if kind == "cloze":
         numbers = list(clozes) or [1]

@@ -471,7 +471,7 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         loader.dispose()
     if node is None:
         return None
-    if "&" in text and _report_colon_anchors(text, path, diagnostics):
+    if "&" in text and _report_colon_anchors(text, node, path, diagnostics):
         return None
     return _Builder(path, diagnostics, text).build(node)
 
@@ -481,12 +481,15 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
 _ANCHOR = re.compile(r"^[ \t]*(?:-[ \t]+)*(?:[\w.-]+:[ \t]+)?&([^\s\[\]{},]+)", re.MULTILINE)
 
 
-def _report_colon_anchors(text: str, path: Path, diagnostics: Diagnostics) -> bool:
+def _report_colon_anchors(text: str, node: yaml.Node, path: Path, diagnostics: Diagnostics) -> bool:
     """Anchor names with ':' (``&an:chor``): YAML 1.2 allows them, but libyaml reads the ':' as
-    the end of the name and loads a different value; refuse them where they are written."""
+    the end of the name and loads a different value; refuse them where they are written.
+    An ``&`` inside a text (``$a &:= b$`` in a block scalar) is text, not an anchor."""
     found = False
-    for match in _ANCHOR.finditer(text):
-        if ":" in match.group(1):
+    candidates = [m for m in _ANCHOR.finditer(text) if ":" in m.group(1)]
+    inside = _scalar_bodies(text, node) if candidates else []
+    for match in candidates:
+        if not any(start <= match.start() < end for start, end in inside):
             found = True
             start = match.start(1) - 1
             line = text.count("\n", 0, start) + 1
@@ -497,6 +500,33 @@ def _report_colon_anchors(text: str, path: Path, diagnostics: Diagnostics) -> bo
                 "single quotes)",
             )
     return found
+
+
+def _scalar_bodies(text: str, root: yaml.Node) -> list[tuple[int, int]]:
+    """The character ranges holding the text of each scalar (after any anchor, tag, block
+    indicator or opening quote), where an ``&`` cannot start an anchor."""
+    bodies, stack, seen = [], [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        else:
+            start, end = node.start_mark.index, node.end_mark.index
+            if node.style in ("|", ">"):
+                newline = text.find("\n", start)
+                start = end if newline < 0 else newline
+            elif node.style in ("'", '"'):
+                quote = text.find(node.style, start, end)
+                start = end if quote < 0 else quote
+            else:
+                start += 1  # a plain scalar's first character may be its anchor's '&'
+            bodies.append((start, end))
+    return bodies
 
 
 #: LaTeX commands whose backslash YAML reads as ``\\t`` (tab) or ``\\n`` (newline) in double

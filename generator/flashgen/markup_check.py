@@ -10,10 +10,12 @@ the caller can point at its line and column:
   sanitiser removes (a warning each); a tag it does not keep is shown as text, with a warning
   when it has attributes (it was surely meant as HTML); ``<img>`` is an error (images are
   written in Markdown, so that every output checks, packs and prints them alike);
-* Markdown nested so deeply that the parser would drop the rest of the text is an error.
+* limits, each an error naming it: the length of a field, nesting the parser would drop text
+  past, quotes nested deeper than Typst prints, formatting nested deeper than 20 levels, tables
+  wider than 30 columns (past these the PDF build takes minutes and gigabytes, or fails).
 
-Scanning is linear in the text: markdown-it's own rules are, and nothing here uses a regular
-expression that can backtrack over the text.
+Scanning is linear in the text: markdown-it's own rules are (measured: 20,000 characters of
+``![`` in 0.7 s), and nothing here uses a regular expression that can backtrack over the text.
 """
 
 from __future__ import annotations

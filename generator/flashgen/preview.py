@@ -491,7 +491,7 @@ class PreviewServer:
             except PreviewUnavailable:
                 raise
             except Exception as failure:  # a template or I/O error must not stop the server
-                error = f"{type(failure).__name__}: {failure}"
+                error = printable(f"{type(failure).__name__}: {failure}")
             with self.state.lock:
                 self.state.version += 1
                 self.state.error = error
@@ -569,7 +569,8 @@ class PreviewServer:
 
     def stop(self) -> None:
         self._stop.set()
-        self.httpd.shutdown()
+        if self._threads:  # shutdown() waits for serve_forever: it hangs if that never ran
+            self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=10)

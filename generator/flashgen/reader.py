@@ -6,6 +6,7 @@ course (references, cycles, duplicates) live in :mod:`flashgen.checks`.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import os
@@ -613,11 +614,13 @@ CLOZE = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
 
 #: Anything that looks like the start of a cloze deletion, well written or not.
 _CLOZE_OPENING = re.compile(r"(\{{1,2})(\s*)([cC])(\s*)(\d+)(\s*)(:{1,2})")
+_CLOSE = re.compile(r"\}\}")
 
 
 def cloze_syntax_problems(text: str) -> list[tuple[int, str]]:
     """Each malformed cloze deletion in ``text``: its offset and what is wrong with it."""
     problems = []
+    closes = [m.start() for m in _CLOSE.finditer(text)]
     for match in _CLOZE_OPENING.finditer(text):
         braces, space1, letter, space2, number, space3, colons = match.groups()
         start = match.start()
@@ -636,20 +639,23 @@ def cloze_syntax_problems(text: str) -> list[tuple[int, str]]:
         elif int(number) == 0:
             problem = "is numbered 0; cloze numbers start at 1: {{c1::"
         else:
-            close = text.find("}}", match.end())
+            after = bisect.bisect_left(closes, match.end())
             following = _CLOZE_OPENING.search(text, match.end())
-            if close < 0 or (following is not None and following.start() < close and not
-                             _nested(text, match.end(), following.start())):  # fmt: skip
+            if after == len(closes) or (
+                following is not None
+                and following.start() < closes[after]
+                and not _nested(closes, after, following.start())
+            ):
                 problem = "is never closed; end the hidden text with }}"
         if problem:
             problems.append((start, f"cloze deletion '{written}' {problem}"))
     return problems
 
 
-def _nested(text: str, start: int, end: int) -> bool:
-    """Whether the deletion opened before ``start`` holds the one opening at ``end`` (Anki
-    allows a deletion inside another one)."""
-    return text.count("}}", end) >= 2 and text.find("}}", start) > end
+def _nested(closes: list[int], after: int, end: int) -> bool:
+    """Whether the deletion whose first possible "}}" is ``closes[after]`` holds the one
+    opening at ``end`` (Anki allows a deletion inside another one)."""
+    return len(closes) - bisect.bisect_left(closes, end) >= 2 and closes[after] > end
 
 
 def _check_cloze_syntax(item: YamlMap, text: str, diag: Diagnostics) -> bool:
@@ -660,6 +666,12 @@ def _check_cloze_syntax(item: YamlMap, text: str, diag: Diagnostics) -> bool:
         for offset, message in problems:
             diag.error(where.locate("text", offset) or item.value_location("text"), message)
     return bool(problems)
+
+
+def _has_cloze(text: str) -> bool:
+    """Whether ``text`` holds a deletion; searched only up to the last "}}", which keeps it
+    linear (each "{{c1::" with no "}}" after it would otherwise scan to the end)."""
+    return CLOZE.search(text, 0, text.rfind("}}") + 2) is not None
 
 
 def normalize_choice(text: str) -> str:
@@ -765,7 +777,7 @@ def _read_question(item: YamlMap, what: str, diag: Diagnostics) -> Question | No
         _check_choices(item, diag)
     if kind == "cloze" and values.get("text") and _check_cloze_syntax(item, values["text"], diag):
         fields.ok = False
-    elif kind == "cloze" and values.get("text") and not CLOZE.search(values["text"]):
+    elif kind == "cloze" and values.get("text") and not _has_cloze(values["text"]):
         fields.error(
             "text",
             "cloze text has no deletion: mark what to hide as {{c1::hidden text}}",

@@ -529,7 +529,10 @@ def _prepare_cloze(text: str, front: bool, hints: list[str]) -> str:
             return f"{_BLANK_OPEN}{len(hints) - 1}{_BLANK_CLOSE}"
         return f"{_ANSWER_OPEN}{body}{_ANSWER_CLOSE}"
 
-    return CLOZE.sub(one, text)
+    # Deletions end at or before the last "}}": matching only up to it keeps the scan linear
+    # (an opening "{{c1::" with no "}}" after it would otherwise scan to the end, each time).
+    end = text.rfind("}}") + 2
+    return CLOZE.sub(one, text[:end]) + text[end:] if end > 1 else text
 
 
 def _html_inline(tag: str) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-_MARKS = re.compile(r"[*_`~]+|<[^>]+>")
+_MARKS = re.compile(r"[*_`~]+|<[^<>]+>")  # not [^>]: a run of "<" would scan quadratically
 _CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 
 STOP_WORDS = frozenset(
