@@ -178,5 +178,10 @@ def test_stubs_that_are_still_placeholders_are_flagged(tmp_path) -> None:
     assert new.exit_code == 0, new.output
     result = runner.invoke(main, ["check", str(course)])
     assert result.exit_code == 0  # a warning, not an error
-    (line,) = [ln for ln in result.output.splitlines() if "TODO placeholder" in ln]
-    assert "stub.yaml:" in line and "warning: 'summary' is still a TODO placeholder" in line
+    lines = [ln for ln in result.output.splitlines() if "TODO placeholder" in ln]
+    stub = (course / chapter / "stub.yaml").read_text().splitlines()
+    todos = [number for number, text in enumerate(stub, 1) if "TODO" in text]
+    # One warning per placeholder, each at the line it is written on.
+    assert len(lines) == len(todos) > 1
+    assert [int(ln.split(":")[1]) for ln in lines] == todos
+    assert any("warning: 'summary' is still a TODO placeholder" in ln for ln in lines)

@@ -590,23 +590,24 @@ PLACEHOLDER = "TODO"
 
 
 def _warn_placeholders(concept: Concept, diag: Diagnostics) -> None:
-    """Stubs written by ``flashgen new`` start with TODO: they must not reach students."""
-    texts = [("title", concept.title, concept.where("title"))]
-    texts.append(("summary", concept.summary, concept.where("summary")))
+    """Stubs written by ``flashgen new`` start with TODO: they must not reach students. Each
+    is reported where it is written, so an editor can jump from one to the next."""
+    texts = [("title", concept.title, concept.where("title", 0))]
+    texts.append(("summary", concept.summary, concept.where("summary", 0)))
     for question in concept.questions:
         for key in ("question", "statement", "front", "back", "text", "explanation"):
             text = getattr(question, key, None)
             if isinstance(text, str):
-                texts.append((key, text, question.where(key)))
+                texts.append((key, text, question.where(key, 0)))
         if isinstance(question, MultipleChoice):
             for key in ("correct", "distractors"):
-                for text in getattr(question, key):
-                    texts.append((key, text, question.where(key)))
-    found = [(key, location) for key, text, location in texts if text.startswith(PLACEHOLDER)]
-    if found:
-        key, location = found[0]
-        more = f" (and {len(found) - 1} more in this file)" if len(found) > 1 else ""
-        diag.warning(location, f"'{key}' is still a {PLACEHOLDER} placeholder{more}")
+                choices = getattr(question, key)
+                for index, text in enumerate(choices):
+                    item = index if len(choices) > 1 else None
+                    texts.append((key, text, question.where(key, 0, item)))
+    for key, text, location in texts:
+        if text.startswith(PLACEHOLDER):
+            diag.warning(location, f"'{key}' is still a {PLACEHOLDER} placeholder")
 
 
 CLOZE = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
