@@ -492,6 +492,25 @@ def test_an_ampersand_inside_text_is_no_anchor() -> None:
     assert not len(diag)
 
 
+@pytest.mark.parametrize("source", ["a: [?x]\n", "a: { ?foo: bar }\n", "a: [b,\n  ?c]\n"])
+def test_a_question_mark_before_a_word_in_a_flow_collection_is_located(source: str) -> None:
+    value, diag = parse(source)
+    at = source.index("?")
+    line = source.count("\n", 0, at) + 1
+    column = at - source.rfind("\n", 0, at)
+    assert value is None
+    assert messages(diag) == [
+        f"f.yaml:{line}:{column}: error: '?' before a word in a [list] or {{mapping}} is read as "
+        "text by YAML 1.2 but as a key by the parser flashgen uses: put the text in quotes ('?x')"
+    ]
+
+
+def test_a_question_mark_inside_text_is_text() -> None:
+    value, diag = parse("a: [what?, 'b ?c', x ?y]\nb: 'q [?x]'\n")
+    assert value == {"a": ["what?", "b ?c", "x ?y"], "b": "q [?x]"}
+    assert not len(diag)
+
+
 def test_the_non_specific_tag_gives_text() -> None:
     value, diag = parse("- ! 12\n- 12\n")
     assert value == ["12", 12]

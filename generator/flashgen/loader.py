@@ -473,6 +473,8 @@ def parse_yaml(text: str, path: Path, diagnostics: Diagnostics) -> Any:
         return None
     if "&" in text and _report_colon_anchors(text, node, path, diagnostics):
         return None
+    if "?" in text and _report_flow_question_marks(text, node, path, diagnostics):
+        return None
     return _Builder(path, diagnostics, text).build(node)
 
 
@@ -527,6 +529,43 @@ def _scalar_bodies(text: str, root: yaml.Node) -> list[tuple[int, int]]:
                 start += 1  # a plain scalar's first character may be its anchor's '&'
             bodies.append((start, end))
     return bodies
+
+
+#: A '?' right before a word, where an item of a flow list or mapping starts.
+_FLOW_QUESTION = re.compile(r"[\[{,][ \t\n]*(\?)[^ \t\n,\[\]{}]")
+
+
+def _report_flow_question_marks(
+    text: str, root: yaml.Node, path: Path, diagnostics: Diagnostics
+) -> bool:
+    """``[?x]`` or ``{ ?foo: bar }``: YAML 1.2 reads ``?x`` as text, libyaml as a key
+    indicator (``{x: null}``), so the value would silently differ; refuse it where written."""
+    spans, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        if isinstance(node, yaml.CollectionNode) and node.flow_style:
+            spans.append((node.start_mark.index, node.end_mark.index))
+    if not spans:
+        return False
+    inside = _scalar_bodies(text, root)
+    found = False
+    for start, end in spans:
+        for match in _FLOW_QUESTION.finditer(text, start, end):
+            at = match.start(1)
+            if any(low <= at < high for low, high in inside):
+                continue
+            found = True
+            line = text.count("\n", 0, at) + 1
+            diagnostics.error(
+                Location(path, line, at - text.rfind("\n", 0, at)),
+                "'?' before a word in a [list] or {mapping} is read as text by YAML 1.2 but as "
+                "a key by the parser flashgen uses: put the text in quotes ('?x')",
+            )
+    return found
 
 
 #: LaTeX commands whose backslash YAML reads as ``\\t`` (tab) or ``\\n`` (newline) in double
