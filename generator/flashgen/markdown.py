@@ -673,3 +673,14 @@ def fast_render(text: str, inline: bool = False) -> str | None:
     return "\n".join(
         "<p>" + "\n".join(_html_pieces(line) for line in lines) + "</p>" for _, lines in paragraphs
     )
+
+
+def table_columns(tokens: Sequence[Token], start: int) -> int:
+    """The number of cells in the first row of the table whose tokens start at ``start``."""
+    count = 0
+    for token in tokens[start:]:
+        if token.type in ("th_open", "td_open"):
+            count += 1
+        elif token.type == "tr_close":
+            break
+    return count

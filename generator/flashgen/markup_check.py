@@ -37,6 +37,7 @@ from .markdown import (
     parser,
     raw_html_pieces,
     raw_tag_allowed,
+    table_columns,
 )
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def scan(text: str) -> tuple[list[Finding], list[ImageUse]]:
                 elif is_tag:
                     findings.extend(_text_tag(piece))
         elif token.type == "table_open":
-            columns = _table_columns(tokens, index)
+            columns = table_columns(tokens, index)
             if columns > MAX_TABLE_COLUMNS:
                 findings.append(
                     Finding(
@@ -260,16 +261,6 @@ def _kept_tag(tag: str, line: int) -> Iterator[Finding]:
 def _url_allowed(href: str) -> bool:
     scheme = _SCHEME.match(href)
     return scheme is None or scheme.group(1).lower() in URL_SCHEMES
-
-
-def _table_columns(tokens: Sequence[Token], start: int) -> int:
-    count = 0
-    for token in tokens[start:]:
-        if token.type in ("th_open", "td_open"):
-            count += 1
-        elif token.type == "tr_close":
-            break
-    return count
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -51,6 +51,7 @@ from .markdown import (
     raw_html_pieces,
     raw_tag_allowed,
     resolve_image,
+    table_columns,
 )
 
 #: Characters that mean something to Typst markup wherever they stand (always escaped), and
@@ -389,7 +390,7 @@ class TypstRenderer:
                 if text:
                     out.append(escape(text) + "\n\n")
             elif kind == "table_open":
-                columns = _table_columns(tokens, index)
+                columns = max(table_columns(tokens, index), 1)
                 out.append(f"#table(columns: {columns}, ")
             elif kind == "table_close":
                 out.append(")\n\n")
@@ -558,16 +559,6 @@ def _html_block_text(html: str) -> str:
         else:
             parts.append(" ")
     return " ".join("".join(parts).split())
-
-
-def _table_columns(tokens: Sequence[Token], start: int) -> int:
-    count = 0
-    for token in tokens[start:]:
-        if token.type in ("th_open", "td_open"):
-            count += 1
-        elif token.type == "tr_close":
-            break
-    return max(count, 1)
 
 
 def _safe_url(href: str) -> bool:
