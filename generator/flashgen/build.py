@@ -100,12 +100,12 @@ def build(
 def _build(
     course_dir: Path,
     output_dir: Path,
-    only: Collection[str] = OUTPUT_KINDS,
-    progress: Callable[[str], None] = lambda step: None,
-    paper: str = "a4",
-    card_size: str = "eighth",
-    rename_decks: bool = False,
-    update_ledger: bool = True,
+    only: Collection[str],
+    progress: Callable[[str], None],
+    paper: str,
+    card_size: str,
+    rename_decks: bool,
+    update_ledger: bool,
 ) -> BuildResult:
     timestamp = build_timestamp()
     progress("checking")
