@@ -17,6 +17,7 @@ Rows:
   rebuild, 1 file       after editing one concept file's summary
 
 Usage:
+  python bench/run.py targets [--quick] ...   issue 14's targets (see bench/targets.py)
   python bench/run.py [--sizes 1000,10000] [--rounds 3] [--ankdown PATH] [--pdf]
                       [--work DIR] [--json FILE]
 
@@ -298,6 +299,11 @@ def _verdict(what: str, value: float, limit: float, unit: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["targets"]:
+        from targets import main as targets
+
+        return targets(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated concept counts")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (1 above 20,000 concepts)")
