@@ -31,7 +31,8 @@ def recorded_jobs(dump: Path) -> list[Path]:
 
 
 def compile_recorded(dump: Path, out: Path) -> list[Path]:
-    """Compile every recorded document again; the PDFs written (``out/typst-<n>.pdf``)."""
+    """Compile every recorded document again; the PDFs written (``out/typst-<n>-<main>.pdf``,
+    named after the main file, such as ``typst-1-cards.pdf``)."""
     import typst
 
     fonts = typst.Fonts()
@@ -44,7 +45,8 @@ def compile_recorded(dump: Path, out: Path) -> list[Path]:
         compiler = typst.Compiler(main, root=root, sys_inputs=job["sys_inputs"], font_paths=fonts)
         pdf = compiler.compile(format="pdf", **job["options"])
         assert isinstance(pdf, bytes)
-        target = out / f"typst-{number}.pdf"
+        stem = Path(job.get("main", "main")).stem
+        target = out / f"typst-{number}-{stem}.pdf"
         target.write_bytes(pdf)
         written.append(target)
     return written
