@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,3 +75,11 @@ def test_the_allow_list_only_names_modules_still_over_the_limit() -> None:
     lengths = module_lengths()
     stale = {name: lengths.get(name) for name in LONG_MODULES if lengths.get(name, 0) <= MAX_LINES}
     assert stale == {}, "these are gone or short now: remove them from LONG_MODULES"
+
+
+def test_docs_state_the_layers_the_contract_checks() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    [stages] = [c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "stages"]
+    names = [layer.strip("()") for layer in stages["layers"]]
+    order = " → ".join(names[:-1]) + f" → ({names[-1]})"
+    assert f"**{order}**" in (ROOT / "docs" / "architecture.md").read_text("utf-8")
