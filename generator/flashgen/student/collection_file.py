@@ -156,6 +156,19 @@ class CollectionFile:
     def note_type_names(self) -> list[str]:
         return [entry.name for entry in self.col.models.all_names_and_ids()]
 
+    def note_type(self, name: str) -> NoteTypeSpec | None:
+        model = self.col.models.by_name(name)
+        if model is None:
+            return None
+        return NoteTypeSpec(
+            name=model["name"],
+            fields=tuple(field["name"] for field in model["flds"]),
+            templates=tuple((t["name"], t["qfmt"], t["afmt"]) for t in model["tmpls"]),
+            css=model["css"],
+            cloze=model["type"] == 1,
+            sort_field=model["sortf"],
+        )
+
     # --- writing -------------------------------------------------------------------------
     def backup(self) -> None:
         folder = self.path.parent / BACKUP_FOLDER
@@ -204,6 +217,10 @@ class CollectionFile:
                 changed = True
         if changed:
             models.update_dict(existing)
+
+    def store_media(self, name: str, data: bytes) -> None:
+        if not self.col.media.have(name):
+            self.col.media.write_data(name, data)
 
     def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
         ids = []

@@ -154,6 +154,10 @@ class StudentAnki(Protocol):
 
     def note_type_names(self) -> list[str]: ...
 
+    def note_type(self, name: str) -> NoteTypeSpec | None:
+        """The note type called ``name`` as the collection has it (``None``: no such type)."""
+        ...
+
     # --- writing (sync only) -------------------------------------------------------------
     def backup(self) -> None:
         """Anki's own backup of the collection, before any write; raise if it cannot be made."""
@@ -165,6 +169,11 @@ class StudentAnki(Protocol):
 
     def put_note_type(self, spec: NoteTypeSpec) -> None:
         """Add the note type, or update its templates and style in place (fields are frozen)."""
+        ...
+
+    def store_media(self, name: str, data: bytes) -> None:
+        """Put a file into the collection's media folder under exactly ``name`` unless a file
+        of that name is there (flashgen's media names are content hashes)."""
         ...
 
     def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
