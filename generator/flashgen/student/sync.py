@@ -22,12 +22,21 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..diagnostics import plural
+from ..diagnostics import CourseError, plural
 from ..ledger import RETIRED_TAG
-from .course_deck import CourseDeck, CourseNote
-from .transport import CardRecord, NewNote, NoteRecord, NoteTypeSpec, StudentAnki
+from .course_deck import CourseDeck, CourseNote, course_deck
+from .transport import (
+    AnkiUnavailable,
+    CardRecord,
+    NewNote,
+    NoteRecord,
+    NoteTypeSpec,
+    StudentAnki,
+)
 
 
 @dataclass
@@ -300,3 +309,51 @@ def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
 def _uses(note: NewNote | dict[str, str], name: str) -> bool:
     fields = note.fields if isinstance(note, NewNote) else note
     return any(name in value for value in fields.values())
+
+
+def run_sync(
+    course_dir: Path,
+    collection: str | None,
+    anki_connect: str | None,
+    apply: bool,
+    delete_retired: bool,
+    echo: Callable[..., None],
+) -> int:
+    """``flashgen sync``: print the plan (and do it with ``apply``); the exit status."""
+    from .connect import open_student_anki
+
+    try:
+        deck, diag = course_deck(course_dir)
+    except CourseError as error:
+        echo(error.diagnostics.render_text(), err=True)
+        echo(f"{course_dir}: {error.diagnostics.summary()}; nothing synced", err=True)
+        return 1
+    if len(diag):
+        echo(diag.render_text(), err=True)
+    try:
+        anki = open_student_anki(collection, anki_connect)
+    except AnkiUnavailable as error:
+        echo(f"error: {error}", err=True)
+        return 1
+    try:
+        plan = make_plan(deck, anki, delete_retired)
+        echo(plan.render_text())
+        if plan.empty:
+            echo("nothing to do: the collection is in step with the course")
+            return 0
+        if not apply:
+            echo("dry run: nothing changed (--apply does it, after Anki's own backup)")
+            return 0
+        apply_plan(plan, deck, anki)
+        left = make_plan(deck, anki)
+        if not left.empty:
+            echo("error: part of the plan did not apply:", err=True)
+            echo(left.render_text(), err=True)
+            return 1
+        echo("done (Anki's backup of the collection was made first)")
+        return 0
+    except AnkiUnavailable as error:
+        echo(f"error: {error}", err=True)
+        return 1
+    finally:
+        anki.close()
