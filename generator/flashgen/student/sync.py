@@ -93,7 +93,7 @@ class SyncPlan:
         lines = [self.summary()]
         for status in ("new", "updated", "retired", "delete", "skipped"):
             for note in self.notes:
-                if note.status == status:
+                if note.status == status and (note.details or status != "retired"):
                     extra = f" ({', '.join(note.details)})" if note.details else ""
                     lines.append(f"  {status:8} {note.key}{extra}")
         for (old, new), count in sorted(self.moved_from.items()):
@@ -268,7 +268,7 @@ def _plan_retired(
     if RETIRED_TAG.casefold() not in _folded(record.tags):
         plan.tag.append((record.id, (RETIRED_TAG,)))
         details.append(f"tag {RETIRED_TAG}")
-    plan.notes.append(NotePlan(note.key, "retired" if details else "unchanged", tuple(details)))
+    plan.notes.append(NotePlan(note.key, "retired", tuple(details)))
 
 
 def _plan_order(plan: SyncPlan, cards: list[CardRecord], new_note_cards: int) -> None:
