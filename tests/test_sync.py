@@ -9,6 +9,7 @@ becomes ``tests/courses/semester-later`` (chapter 'core' renamed and published w
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -275,3 +276,23 @@ def test_a_course_with_errors_is_reported_where_the_error_is(term, student, tmp_
     assert f"{attention}:4:" in output and "embedings" in output
     assert output.rstrip().endswith("nothing synced")
     assert dump(student) == before
+
+
+def test_the_default_profile_is_found_by_anki_base(term, student, monkeypatch):
+    """``--collection`` alone: the profile Anki opened last, from its prefs21.db."""
+    base = student.parent.parent / "Anki2"
+    (base / "Ana").mkdir(parents=True)
+    shutil.copy(student, base / "Ana" / "collection.anki2")
+    with sqlite3.connect(base / "prefs21.db") as db:
+        db.execute("create table profiles (name text primary key collate nocase, data blob)")
+        meta = pickle.dumps({"last_loaded_profile_name": "Ana"}, protocol=4)
+        db.executemany("insert into profiles values (?, ?)", [("_global", meta), ("Ana", meta)])
+    monkeypatch.setenv("ANKI_BASE", str(base))
+    status, output = sync(term.course, "--collection")
+    assert status == 0
+    assert output.startswith(f"sync with collection {base / 'Ana' / 'collection.anki2'}: 4 new")
+    status, output = sync(term.course, "--collection", "Bob")
+    assert (status, output) == (
+        1,
+        f"error: no Anki profile 'Bob' with a collection in {base} (profiles: Ana)\n",
+    )
