@@ -296,3 +296,63 @@ def test_the_default_profile_is_found_by_anki_base(term, student, monkeypatch):
         1,
         f"error: no Anki profile 'Bob' with a collection in {base} (profiles: Ana)\n",
     )
+
+
+def test_a_new_students_collection_gets_what_the_deck_gives(term, tmp_path, monkeypatch):
+    """Sync into an empty collection and an import of the built deck agree note for note:
+    one pipeline makes both."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(LATER))
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    (deck,) = build(course, tmp_path / "out", only=("apkg",)).written
+    imported = Collection(str(tmp_path / "imported.anki2"))
+    import_apkg(imported, deck)
+    (tmp_path / "synced").mkdir()
+    synced_path = tmp_path / "synced" / "collection.anki2"
+    Collection(str(synced_path)).close()
+    status, output = sync(course, "--collection", str(synced_path), "--apply")
+    assert status == 0, output
+    assert "  notetype basic: added\n" in output
+
+    def notes(col: Collection) -> dict[str, tuple]:
+        result = {}
+        for note_id in col.find_notes(f"tag:course::{COURSE_ID}"):
+            note = col.get_note(note_id)
+            cards = sorted(
+                (card.ord, col.decks.name(card.did), card.question()) for card in note.cards()
+            )
+            result[note.guid] = (note.note_type()["name"], list(note.items()), note.tags, cards)
+        return result
+
+    synced = Collection(str(synced_path))
+    try:
+        active = {g: v for g, v in notes(imported).items() if RETIRED_TAG not in v[2]}
+        assert notes(synced) == active and len(active) == 14
+        new = sorted(synced.find_cards("is:new"), key=lambda cid: synced.get_card(cid).due)
+        first = synced.get_card(new[0]).note()
+        assert first.guid == guid("characters")
+    finally:
+        synced.close()
+        imported.close()
+
+
+def test_cards_in_a_deck_of_the_students_own_stay_there(term, student):
+    col = Collection(str(student))
+    own = col.decks.id("My hard cards")
+    why = note_of(col, "attention", "why-scale")
+    col.set_deck([card.id for card in why.cards()], own)
+    mine = col.new_note(col.models.by_name("Basic"))
+    mine["Front"], mine["Back"] = "My own question", "My own answer"
+    col.add_note(mine, own)
+    col.close()
+    status, output = sync(term.course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  kept     1 card in 'My hard cards' (the student's own deck)\n" in output
+    assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (4 cards move)\n" in output
+    col = Collection(str(student))
+    try:
+        assert [
+            col.decks.name(card.did) for card in note_of(col, "attention", "why-scale").cards()
+        ] == ["My hard cards"]
+    finally:
+        col.close()
