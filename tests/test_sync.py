@@ -356,3 +356,15 @@ def test_cards_in_a_deck_of_the_students_own_stay_there(term, student):
         ] == ["My hard cards"]
     finally:
         col.close()
+
+
+def test_an_anki_connect_that_does_not_answer_is_a_clear_error(term):
+    status, output = sync(term.course, "--anki-connect", "http://127.0.0.1:9")
+    assert status == 1
+    assert output.startswith("error: ") and "Traceback" not in output
+
+
+def test_help_shows_examples():
+    status, output = sync(Path("."), "--help")
+    assert status == 0
+    assert 'flashgen sync cards --collection "User 1" --apply' in output
