@@ -20,12 +20,12 @@ from anki.collection import Collection
 from click.testing import CliRunner
 
 from ankitools import answer_cards, import_apkg
-from flashgen.build import build
-from flashgen.cards import study_cards
-from flashgen.checks import load_course
 from flashgen.cli import main
-from flashgen.identity import note_guid
-from flashgen.ledger import RETIRED_TAG
+from flashgen.course.checks import load_course
+from flashgen.outputs.cards import study_cards
+from flashgen.outputs.identity import note_guid
+from flashgen.outputs.ledger import RETIRED_TAG
+from flashgen.pipeline.build import build
 from support import COURSES
 
 COURSE_ID = "semester-demo"
