@@ -4,7 +4,8 @@ The student imports the first build of ``tests/courses/semester``, studies with 
 scheduler, adds tags of their own, flags a card and marks a note. Over the term the course
 becomes ``tests/courses/semester-later`` (chapter 'core' renamed and published with
 ``--rename-decks``, concept 'kv-cache' removed, 'characters' added as a prerequisite of
-'tokens', 'sampling' added, a question reworded). Then sync brings the collection in line.
+'tokens', 'sampling' added, a question reworded, a cloze blank removed). Then sync brings
+the collection in line.
 """
 
 from __future__ import annotations
@@ -121,13 +122,14 @@ def test_the_plan_is_printed_and_a_dry_run_changes_nothing(term, student):
     status, output = sync(term.course, "--collection", str(student))
     assert status == 0
     assert output.splitlines()[0] == (
-        f"sync with collection {student}: 4 new, 6 updated, 4 unchanged, 2 retired notes; "
-        "5 cards to move; 7 new cards to reposition"
+        f"sync with collection {student}: 4 new, 7 updated, 3 unchanged, 2 retired notes; "
+        "5 cards to move; 4 new cards to reposition"
     )
     assert "  new      characters\n" in output and "  new      sampling/temperature\n" in output
     assert "  updated  attention/why-scale (Front, Context, deck)\n" in output
     assert "  updated  tokens (LearnBefore, tags)" not in output  # no tag of the course changed
     assert "  retired  kv-cache (suspend 1 card, tag flashgen::retired)\n" in output
+    assert "  updated  tokens/token-parts (Text, suspend 1 card of a removed blank)\n" in output
     assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output
     assert output.endswith("dry run: nothing changed (--apply does it, after Anki's own backup)\n")
     assert dump(student) == before
@@ -166,6 +168,9 @@ def test_apply_brings_the_collection_in_step_and_keeps_the_students_history(term
         kv = note_of(col, "kv-cache")
         assert {RETIRED_TAG, "my-exam", "marked"} <= set(kv.tags)
         assert all(card.queue == -1 for card in kv.cards())
+        # The removed blank's card suspended; the other blank's card as it was.
+        parts = {card.ord: card for card in note_of(col, "tokens", "token-parts").cards()}
+        assert parts[1].queue == -1 and parts[0].id in reviewed
         # New notes in their concept's deck.
         characters = note_of(col, "characters")
         assert characters is not None and "my-exam" not in characters.tags

@@ -209,6 +209,14 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
         if RETIRED_TAG.casefold() in _folded(record.tags):
             plan.untag.append(record.id)
             details.append("back in the course")
+        gone = [
+            card.id
+            for card in cards
+            if card.ord + 1 in note.removed_clozes and not card.is_suspended
+        ]
+        if gone:
+            plan.suspend += gone
+            details.append(f"suspend {plural(len(gone), 'card')} of a removed blank")
         for card in cards:
             if card.deck == note.deck:
                 continue
@@ -221,7 +229,9 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             )
             if "deck" not in details:
                 details.append("deck")
-        new_cards_in_order += [card for card in cards if card.is_new]
+        new_cards_in_order += [
+            card for card in cards if card.is_new and card.ord + 1 not in note.removed_clozes
+        ]
         plan.notes.append(NotePlan(note.key, "updated" if details else "unchanged",
                                    tuple(details)))  # fmt: skip
     _plan_order(plan, new_cards_in_order, new_note_cards)
@@ -300,8 +310,11 @@ def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
         anki.set_deck(card_ids, target)
     anki.suspend(plan.suspend)
     anki.delete_notes(plan.delete)
-    # Cards of new notes, and new cards of updated notes, exist only now: order them all.
+    # Cards of new notes, and new cards of updated notes, exist only now: place them too.
     after = make_plan(deck, anki)
+    for target, card_ids in after.move.items():
+        anki.set_deck(card_ids, target)
+    anki.suspend(after.suspend)
     if after.reposition_count:
         anki.reposition_new(after.reposition, after.reposition_start)
 
