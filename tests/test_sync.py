@@ -373,3 +373,26 @@ def test_help_shows_examples():
     status, output = sync(Path("."), "--help")
     assert status == 0
     assert 'flashgen sync cards --collection "User 1" --apply' in output
+
+
+def test_a_changed_style_updates_the_courses_note_types_only(term, student, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    (course / "templates" / "anki").mkdir(parents=True)
+    style = ".card { font-family: serif; } /* the course's new look */\n"
+    (course / "templates" / "anki" / "style.css").write_text(style)
+    col = Collection(str(student))
+    basic_css = col.models.by_name("Basic")["css"]
+    col.close()
+    status, output = sync(course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  notetype basic: templates or style changed\n" in output
+    col = Collection(str(student))
+    try:
+        ours = [m for m in col.models.all() if m["name"].endswith(f"({COURSE_ID})")]
+        assert len(ours) == 5 and all(m["css"] == style for m in ours)
+        assert col.models.by_name("Basic")["css"] == basic_css
+    finally:
+        col.close()
+    status, output = sync(course, "--collection", str(student))
+    assert "nothing to do" in output
