@@ -156,7 +156,7 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
 
     cards_of: dict[int, list[CardRecord]] = defaultdict(list)
     ids = [record.id for record in matched.values()]
-    card_ids = anki.find_cards(" OR ".join(f"nid:{i}" for i in ids)) if ids else []
+    card_ids = anki.find_cards("nid:" + ",".join(map(str, ids))) if ids else []
     for card in anki.cards(card_ids):
         cards_of[card.note_id].append(card)
     course_cards = {card.id for cards in cards_of.values() for card in cards}
