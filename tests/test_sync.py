@@ -396,3 +396,22 @@ def test_a_changed_style_updates_the_courses_note_types_only(term, student, tmp_
         col.close()
     status, output = sync(course, "--collection", str(student))
     assert "nothing to do" in output
+
+
+def test_a_retitled_chapter_keeps_its_published_deck_and_says_where(term, student, tmp_path):
+    """Sync follows the ledger as the build does: a new chapter title without
+    `build --rename-decks` keeps the published deck, with the build's warning at the title."""
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    course_yaml = course / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text().replace("Central Ideas", "Central Ideas II"))
+    status, output = sync(course, "--collection", str(student))
+    assert status == 0
+    line = next(
+        n for n, text in enumerate(course_yaml.read_text().splitlines(), 1) if " II" in text
+    )
+    assert (
+        f"{course_yaml}:{line}:12: warning: the title (or number) of chapter 'core' changed"
+        in output
+    )
+    assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output

@@ -223,7 +223,9 @@ class CollectionFile:
             self.col.media.write_data(name, data)
 
     def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
-        ids = []
+        from anki.collection import AddNoteRequest
+
+        requests = []
         for spec in notes:
             model = self.col.models.by_name(spec.notetype)
             if model is None:
@@ -233,9 +235,10 @@ class CollectionFile:
                 note[name] = value
             note.guid = spec.guid
             note.tags = list(spec.tags)
-            self.col.add_note(note, self._deck_id(spec.deck))
-            ids.append(int(note.id))
-        return ids
+            requests.append(AddNoteRequest(note=note, deck_id=self._deck_id(spec.deck)))
+        if requests:
+            self.col.add_notes(requests)  # one transaction
+        return [int(request.note.id) for request in requests]
 
     def update_fields(self, note_id: int, fields: Mapping[str, str]) -> None:
         note = self._note(note_id)

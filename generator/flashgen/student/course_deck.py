@@ -53,8 +53,9 @@ class CourseDeck:
         return read_media(self.media[name])[0]
 
 
-def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
-    """Build (in memory) the course's deck as the next ``flashgen build`` would publish it.
+def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics, int]:
+    """Build (in memory) the course's deck as the next ``flashgen build`` would publish it;
+    also the publication's warnings, and how many other warnings the course has.
 
     Raises :class:`~flashgen.diagnostics.CourseError` when the course or its ledger has
     errors; nothing is written.
@@ -111,4 +112,9 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
         note_types=note_types,
         media=dict(published.media),
     )
-    return deck, published.diagnostics
+    # What the student's copy depends on is the ledger's say (kept deck names and the like);
+    # the course's own warnings are the instructor's, listed by `flashgen check`.
+    ledger_says = published.publication.diagnostics
+    deck_warnings = Diagnostics()
+    deck_warnings.extend(ledger_says)
+    return deck, deck_warnings, len(published.diagnostics) - len(ledger_says)

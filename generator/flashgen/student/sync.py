@@ -336,13 +336,16 @@ def run_sync(
     from flashgen.student.connect import open_student_anki
 
     try:
-        deck, diag = course_deck(course_dir)
+        deck, diag, others = course_deck(course_dir)
     except CourseError as error:
         echo(error.diagnostics.render_text(), err=True)
         echo(f"{course_dir}: {error.diagnostics.summary()}; nothing synced", err=True)
         return 1
     if len(diag):
         echo(diag.render_text(), err=True)
+    if others:
+        echo(f"{course_dir}: {plural(others, 'warning')} about the course itself "
+             "(`flashgen check` lists them)", err=True)  # fmt: skip
     try:
         anki = open_student_anki(collection, anki_connect)
     except AnkiUnavailable as error:
