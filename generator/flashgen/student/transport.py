@@ -49,6 +49,8 @@ class NoteRecord:
     """A note as the student's collection holds it."""
 
     id: int
+    #: ``""`` where the transport cannot read GUIDs (AnkiConnect): sync then recognises
+    #: flashgen's notes by their ``CardCode`` field.
     guid: str
     notetype: str  #: the note type's name, e.g. ``flashgen-basic (algebra)``
     fields: Mapping[str, str]  #: field name to value, in the note type's order
@@ -106,7 +108,8 @@ class ReviewRecord:
 
 @dataclass(frozen=True)
 class NewNote:
-    """A note to add. The GUID must be kept as given: it is how flashgen finds the note again."""
+    """A note to add. A transport that can set GUIDs keeps this one (it is how a later import of
+    the course's ``.apkg`` updates the note instead of duplicating it)."""
 
     guid: str
     notetype: str
