@@ -333,6 +333,11 @@ def test_a_new_students_collection_gets_what_the_deck_gives(term, tmp_path, monk
     try:
         active = {g: v for g, v in notes(imported).items() if RETIRED_TAG not in v[2]}
         assert notes(synced) == active and len(active) == 14
+        # flashgen's note type ids too, so that a later import updates these notes in place.
+        ours = {m.name: m.id for m in imported.models.all_names_and_ids() if COURSE_ID in m.name}
+        assert {
+            m.name: m.id for m in synced.models.all_names_and_ids() if COURSE_ID in m.name
+        } == ours
         new = sorted(synced.find_cards("is:new"), key=lambda cid: synced.get_card(cid).due)
         first = synced.get_card(new[0]).note()
         assert first.guid == guid("characters")

@@ -222,6 +222,15 @@ class CollectionFile:
         if not self.col.media.have(name):
             self.col.media.write_data(name, data)
 
+    def import_package(self, path: Path) -> None:
+        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+        request = ImportAnkiPackageRequest(
+            package_path=str(path), options=ImportAnkiPackageOptions()
+        )
+        self.col.import_anki_package(request)
+        self.col.models._clear_cache()  # the Python side is not told of imported note types
+
     def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
         from anki.collection import AddNoteRequest
 

@@ -8,8 +8,10 @@ the build pipeline and only re-reads it into plain values here.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flashgen.course.coursefiles import read_media
 from flashgen.course.model import Cloze
@@ -48,9 +50,33 @@ class CourseDeck:
     notes: tuple[CourseNote, ...]  #: in learning order, retired notes last
     note_types: dict[str, NoteTypeSpec]  #: by kind
     media: dict[str, Path]
+    #: The published package itself (:class:`flashgen.outputs.apkg.AnkiPackage`).
+    package: Any
 
     def media_data(self, name: str) -> bytes:
         return read_media(self.media[name])[0]
+
+    def media_used(self, fields: dict[str, str]) -> list[str]:
+        return sorted(name for name in self.media if any(name in v for v in fields.values()))
+
+    def write_package(self, guids: set[str], path: Path) -> None:
+        """The course's ``.apkg`` with only these notes (and the note types, decks and media
+        they need): what Anki's importer adds with flashgen's GUIDs and note type ids."""
+        from flashgen.outputs.apkg import write_apkg
+        from flashgen.pipeline.build import build_timestamp
+
+        package = copy.copy(self.package)
+        package.decks = [
+            (number, name, [row for row in rows if row[1] in guids])
+            for number, name, rows in self.package.decks
+        ]
+        media = {
+            name: self.media[name]
+            for note in self.notes
+            if note.guid in guids
+            for name in self.media_used(note.fields)
+        }
+        write_apkg(package, media, path, build_timestamp())
 
 
 def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics, int]:
@@ -111,6 +137,7 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics, int]:
         notes=tuple(notes),
         note_types=note_types,
         media=dict(published.media),
+        package=package,
     )
     # What the student's copy depends on is the ledger's say (kept deck names and the like);
     # the course's own warnings are the instructor's, listed by `flashgen check`.

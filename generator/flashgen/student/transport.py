@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 __all__ = [
     "AnkiUnavailable",
     "CardRecord",
+    "ImportsPackages",
     "MemoryState",
     "NewNote",
     "NoteRecord",
@@ -212,4 +214,18 @@ class StudentAnki(Protocol):
 
     def close(self) -> None:
         """Save and release the collection (a no-op for AnkiConnect)."""
+        ...
+
+
+@runtime_checkable
+class ImportsPackages(Protocol):
+    """A transport that can also run Anki's own importer (the collection file can).
+
+    Sync then adds new notes as an ``.apkg`` of just those notes, which keeps flashgen's GUIDs
+    and note type ids, so that a later import of the course's deck updates them in place;
+    otherwise it adds them through :meth:`StudentAnki.add_notes`.
+    """
+
+    def import_package(self, path: Path) -> None:
+        """Import an ``.apkg`` with Anki's importer and its default options."""
         ...
