@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build import published_package
-from ..coursefiles import read_media
-from ..diagnostics import Diagnostics
-from ..ledger import RETIRED_TAG
-from ..notetypes import FIELDS
-from .transport import NoteTypeSpec
+from flashgen.course.coursefiles import read_media
+from flashgen.diagnostics import Diagnostics
+from flashgen.outputs.ledger import RETIRED_TAG
+from flashgen.outputs.notetypes import FIELDS
+from flashgen.pipeline.build import published_package
+from flashgen.student.transport import NoteTypeSpec
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..diagnostics import CourseError, plural
-from ..ledger import RETIRED_TAG
-from .course_deck import CourseDeck, CourseNote, course_deck
-from .transport import (
+from flashgen.diagnostics import CourseError, plural
+from flashgen.outputs.ledger import RETIRED_TAG
+from flashgen.student.course_deck import CourseDeck, CourseNote, course_deck
+from flashgen.student.transport import (
     AnkiUnavailable,
     CardRecord,
     NewNote,
@@ -93,7 +93,7 @@ class SyncPlan:
         lines = [self.summary()]
         for status in ("new", "updated", "retired", "delete", "skipped"):
             for note in self.notes:
-                if note.status == status:
+                if note.status == status and (note.details or status != "retired"):
                     extra = f" ({', '.join(note.details)})" if note.details else ""
                     lines.append(f"  {status:8} {note.key}{extra}")
         for (old, new), count in sorted(self.moved_from.items()):
@@ -235,7 +235,7 @@ def _folded(tags: tuple[str, ...]) -> set[str]:
 def _card_count(note: CourseNote) -> int:
     if note.kind != "cloze":
         return 1
-    from ..ledger import cloze_numbers
+    from flashgen.outputs.ledger import cloze_numbers
 
     return max(1, len(cloze_numbers(note.fields["Text"])))
 
@@ -268,7 +268,7 @@ def _plan_retired(
     if RETIRED_TAG.casefold() not in _folded(record.tags):
         plan.tag.append((record.id, (RETIRED_TAG,)))
         details.append(f"tag {RETIRED_TAG}")
-    plan.notes.append(NotePlan(note.key, "retired" if details else "unchanged", tuple(details)))
+    plan.notes.append(NotePlan(note.key, "retired", tuple(details)))
 
 
 def _plan_order(plan: SyncPlan, cards: list[CardRecord], new_note_cards: int) -> None:
@@ -320,7 +320,7 @@ def run_sync(
     echo: Callable[..., None],
 ) -> int:
     """``flashgen sync``: print the plan (and do it with ``apply``); the exit status."""
-    from .connect import open_student_anki
+    from flashgen.student.connect import open_student_anki
 
     try:
         deck, diag = course_deck(course_dir)
