@@ -22,7 +22,7 @@ from anki.collection import Collection
 
 from ankiconnect_server import ankiconnect_server, free_port
 from ankitools import answer_cards, import_apkg
-from flashgen.build import build
+from flashgen.pipeline.build import build
 from flashgen.student.ankiconnect import AnkiConnect, checked_url
 from flashgen.student.collection_file import CollectionFile
 from flashgen.student.transport import (

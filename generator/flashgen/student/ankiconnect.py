@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from .transport import (
+from flashgen.student.transport import (
     CARD_NEW,
     QUEUE_SUSPENDED,
     AnkiUnavailable,
