@@ -297,6 +297,71 @@ def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> Non
         click.echo(changes.render_text())
 
 
+@main.command()
+@COURSE_DIR
+@click.option(
+    "--collection",
+    metavar="PATH|PROFILE",
+    is_flag=False,
+    flag_value="",
+    help="The student's collection file, profile folder or Anki profile name (alone: the "
+    "profile Anki opens by default). Anki must be closed.",
+)
+@click.option(
+    "--anki-connect",
+    metavar="URL",
+    is_flag=False,
+    flag_value="http://127.0.0.1:8765",
+    help="Talk to the running Anki through the AnkiConnect add-on (alone: http://127.0.0.1:8765).",
+)
+@click.option("--apply", is_flag=True, help="Do it (after Anki's own backup); default: dry run.")
+@click.option(
+    "--delete-retired",
+    is_flag=True,
+    help="Delete retired notes (listed first) instead of suspending their cards.",
+)
+def sync(
+    course_dir: Path | None,
+    collection: str | None,
+    anki_connect: str | None,
+    apply: bool,
+    delete_retired: bool,
+) -> None:
+    """Bring one student's Anki in line with COURSE_DIR, doing what an import cannot.
+
+    Adds new notes; updates changed notes' fields and adds flashgen's tags (the student's own
+    tags, flags and notes stay); updates note types; suspends retired notes' cards (or
+    deletes the notes with --delete-retired); moves cards out of renamed decks; puts new
+    cards (never reviewed ones) into the course's learning order. Review history and the
+    scheduling of reviewed cards are never touched.
+
+    A dry run by default: prints the plan in the words of `flashgen diff`. With --apply it
+    makes Anki's own backup of the collection (in the collection's backups folder), does the
+    plan, and checks that everything applied.
+
+    \b
+    Examples:
+      flashgen sync cards --collection                  plan, default profile
+      flashgen sync cards --collection "User 1" --apply
+      flashgen sync cards --collection ~/col.anki2 --apply --delete-retired
+      flashgen sync cards --anki-connect --apply        Anki open, add-on installed
+
+    \b
+    Exit status: 0 done (or nothing to do), 1 the course has errors, the collection
+    cannot be opened or part of the plan did not apply, 2 bad command line.
+    """
+    from .student.sync import run_sync
+
+    if collection is not None and anki_connect is not None:
+        raise click.UsageError("give --collection or --anki-connect, not both")
+    if collection is None and anki_connect is None:
+        raise click.UsageError(
+            "say which Anki: --collection PATH|PROFILE (Anki closed) or --anki-connect (Anki open)"
+        )
+    course_dir, _ = course_for(course_dir)
+    sys.exit(run_sync(course_dir, collection, anki_connect, apply, delete_retired, click.echo))
+
+
 #: Exit status when the preview extra (anki, watchfiles) is not installed.
 EXIT_MISSING_EXTRA = 4
 
