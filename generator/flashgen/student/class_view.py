@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostics, Location
-from ..loader import parse_yaml
-from . import progress as model
-from .progress_json import FORMAT, VERSION
+from flashgen.course.loader import parse_yaml
+from flashgen.diagnostics import Diagnostics, Location
+from flashgen.student import progress as model
+from flashgen.student.progress_json import FORMAT, VERSION
 
 CLASS_FORMAT = "flashgen-class-progress"
 CLASS_VERSION = 1
@@ -208,7 +208,7 @@ def class_document(view: ClassView) -> dict[str, Any]:
 
 
 def render_class_table(view: ClassView) -> str:
-    from ..concept_map import text_width
+    from flashgen.outputs.concept_map import text_width
 
     headers = ("concept", "lacking prereq.", "weak for others", "struggling", "in progress",
                "mastered", "not started")  # fmt: skip

@@ -26,11 +26,18 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..cards import StudySet
-from ..graph import prerequisite_map
-from . import recall
-from .search import concepts_search
-from .transport import CARD_NEW, CARD_REVIEW, CardRecord, MemoryState, ReviewRecord, StudentAnki
+from flashgen.course.graph import prerequisite_map
+from flashgen.outputs.cards import StudySet
+from flashgen.student import recall
+from flashgen.student.search import concepts_search
+from flashgen.student.transport import (
+    CARD_NEW,
+    CARD_REVIEW,
+    CardRecord,
+    MemoryState,
+    ReviewRecord,
+    StudentAnki,
+)
 
 #: Average probability of recalling a concept's cards now, at or above which (with every card
 #: learnt and stable) the concept is mastered.
@@ -178,13 +185,13 @@ def read_history(anki: StudentAnki, study: StudySet) -> StudentHistory:
 
 
 def _parent_deck_name(study: StudySet) -> str:
-    from ..apkg import deck_name
+    from flashgen.outputs.apkg import deck_name
 
     return deck_name(study.course.title)
 
 
 def _quote(term: str) -> str:
-    from .search import quote
+    from flashgen.student.search import quote
 
     return quote(term)
 

@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..atomic import OutputError, atomic_path
-from ..diagnostics import CourseError, Diagnostics
-from .transport import AnkiUnavailable
+from flashgen.atomic import OutputError, atomic_path
+from flashgen.diagnostics import CourseError, Diagnostics
+from flashgen.student.transport import AnkiUnavailable
 
 #: Exit statuses (as the other commands use them).
 EXIT_OK, EXIT_FAILED, EXIT_WRITE_FAILED = 0, 1, 3
@@ -31,8 +31,8 @@ def run_student(
     output_file: Path | None,
     echo: Echo,
 ) -> int:
-    from .progress_json import progress_document
-    from .progress_report import load_study, render_table, student_progress
+    from flashgen.student.progress_json import progress_document
+    from flashgen.student.progress_report import load_study, render_table, student_progress
 
     try:
         progress = student_progress(course_dir, collection, anki_connect)
@@ -49,7 +49,7 @@ def run_student(
         text = render_table(progress)
     try:
         if html_file is not None:
-            from .progress_html import progress_page
+            from flashgen.student.progress_html import progress_page
 
             write_atomically(html_file, progress_page(load_study(course_dir), progress))
             echo(f"wrote {html_file}", err=True)
@@ -71,12 +71,17 @@ def run_class(
     output_file: Path | None,
     echo: Echo,
 ) -> int:
-    from .class_view import class_document, merge, read_documents, render_class_table
+    from flashgen.student.class_view import (
+        class_document,
+        merge,
+        read_documents,
+        render_class_table,
+    )
 
     diag = Diagnostics()
     course_id = None
     if course_dir is not None:
-        from .progress_report import load_study
+        from flashgen.student.progress_report import load_study
 
         try:
             course_id = load_study(course_dir).course.id

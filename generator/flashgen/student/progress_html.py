@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from html import escape
 
-from ..cards import StudySet
-from ..concept_map import concept_map_svg
-from .progress import IN_PROGRESS, MASTERED, NOT_STARTED, STRUGGLING, Progress
-from .progress_json import iso_time
-from .progress_report import STATE_LABELS, percent
+from flashgen.outputs.cards import StudySet
+from flashgen.outputs.concept_map import concept_map_svg
+from flashgen.student.progress import IN_PROGRESS, MASTERED, NOT_STARTED, STRUGGLING, Progress
+from flashgen.student.progress_json import iso_time
+from flashgen.student.progress_report import STATE_LABELS, percent
 
 READY = "ready-to-learn"
 #: (fill, stroke, text) of each state's boxes; "ready to learn" is a not-started concept

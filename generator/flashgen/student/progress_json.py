@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import progress as model
-from .progress import Progress
+from flashgen.student import progress as model
+from flashgen.student.progress import Progress
 
 FORMAT = "flashgen-progress"
 VERSION = 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..cards import StudySet, study_cards
-from ..checks import load_course
-from ..concept_map import text_width
-from ..diagnostics import CourseError
-from .progress import STATES, Progress, assess, read_history
-from .progress_json import iso_time
+from flashgen.course.checks import load_course
+from flashgen.diagnostics import CourseError
+from flashgen.outputs.cards import StudySet, study_cards
+from flashgen.outputs.concept_map import text_width
+from flashgen.student.progress import STATES, Progress, assess, read_history
+from flashgen.student.progress_json import iso_time
 
 STATE_LABELS = {
     "mastered": "mastered",
@@ -36,7 +36,7 @@ def student_progress(
     Raises :class:`CourseError` (the course has errors) or
     :class:`~flashgen.student.transport.AnkiUnavailable` (the collection cannot be read).
     """
-    from .connect import open_student_anki
+    from flashgen.student.connect import open_student_anki
 
     study = load_study(course_dir)
     anki = open_student_anki(collection, anki_connect)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from .transport import MemoryState, ReviewRecord
+from flashgen.student.transport import MemoryState, ReviewRecord
 
 #: The decay of FSRS-4.5 and FSRS-5, for a memory state that carries none.
 FSRS5_DECAY = 0.5
