@@ -15,6 +15,7 @@ from the card ids), up to where "now" falls within the day.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from anki.collection import Collection
 from anki.scheduler_pb2 import CardAnswer
 
 from ankitools import import_apkg
+from flashgen.pipeline.build import build
 
 if TYPE_CHECKING:
     from anki.cards import Card
@@ -114,3 +116,40 @@ class SimulatedStudent:
         if card.queue in (2, 3):
             return card.due <= today
         return False
+
+
+# ---- the student of tests/courses/progress -----------------------------------------------------
+
+PROGRESS_COURSE = Path(__file__).parent / "courses" / "progress"
+DAYS = 40
+CHAIN = ("counting", "addition", "multiplication")
+
+
+def rate_progress_course(concept: str, card: Any, day: int) -> int | None:
+    """The answers that make the outcome known by construction (see the course's course.yaml):
+    the chain always Good, long_division met in the last five days, fractions forgotten at
+    every review, subtraction and percentages never shown."""
+    if concept in CHAIN:
+        return GOOD
+    if concept == "long_division":
+        return GOOD if day >= DAYS - 5 else None
+    if concept == "fractions":
+        return AGAIN if card.queue == 2 else GOOD
+    return None
+
+
+def studied_progress_course(base: Path, *, fsrs: bool) -> tuple[Path, Path]:
+    """(course folder, collection file) after the student's 40 days; made once per ``base``
+    folder and mode (the simulation takes a few seconds), then reused."""
+    folder = base / ("progress-student-fsrs" if fsrs else "progress-student-sm2")
+    collection = folder / "collection.anki2"
+    if not (folder / "done").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        shutil.copytree(PROGRESS_COURSE, folder / "course")
+        (deck,) = build(folder / "course", folder / "out", only=("apkg",)).written
+        student = SimulatedStudent(collection, deck, fsrs=fsrs)
+        student.study_days(DAYS, rate_progress_course)
+        student.close()
+        (folder / "done").write_text("")
+    return folder / "course", collection

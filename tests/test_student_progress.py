@@ -11,7 +11,6 @@ ready to learn, percentages' is not).
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -22,41 +21,17 @@ pytest.importorskip("fsrs")
 
 from flashgen.course.checks import load_course
 from flashgen.outputs.cards import study_cards
-from flashgen.pipeline.build import build
 from flashgen.student import progress as model
 from flashgen.student.collection_file import CollectionFile
 from flashgen.student.progress import assess, read_history, weak_prerequisites
-from simulated_student import AGAIN, GOOD, SimulatedStudent
-
-COURSE = Path(__file__).parent / "courses" / "progress"
-DAYS = 40
-CHAIN = ("counting", "addition", "multiplication")
-
-
-def rate(concept: str, card, day: int) -> int | None:
-    if concept in CHAIN:
-        return GOOD
-    if concept == "long_division":
-        return GOOD if day >= DAYS - 5 else None
-    if concept == "fractions":
-        return AGAIN if card.queue == 2 else GOOD  # forgets it at every review
-    return None
-
-
-def simulate(folder: Path, fsrs: bool) -> Path:
-    shutil.copytree(COURSE, folder / "course")
-    (deck,) = build(folder / "course", folder / "out", only=("apkg",)).written
-    student = SimulatedStudent(folder / "collection.anki2", deck, fsrs=fsrs)
-    student.study_days(DAYS, rate)
-    student.close()
-    return folder / "collection.anki2"
+from simulated_student import CHAIN, DAYS, studied_progress_course
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["fsrs", "sm2"])
 def studied(request, tmp_path_factory):
     """(course folder, collection file, fsrs?) after the simulated 40 days."""
-    folder = tmp_path_factory.mktemp("fsrs" if request.param else "sm2")
-    return folder / "course", simulate(folder, request.param), request.param
+    base = tmp_path_factory.getbasetemp()
+    return (*studied_progress_course(base, fsrs=request.param), request.param)
 
 
 def assessed(course_dir: Path, collection: Path):
