@@ -64,7 +64,7 @@ def progress_document(progress: Progress) -> dict[str, Any]:
                 "lapses": c.lapses,
                 "recent_lapses": c.recent_lapses,
                 "recall": None if c.recall is None else round(c.recall, 3),
-                "stability_days": None if c.stability is None else round(c.stability, 1),
+                "stability_days": None if c.stability is None else round(c.stability, 2),
                 "recall_source": _recall_source(c),
                 "search": progress.search([c.id]),
             }
