@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def test_every_write_round_trips(student: Student, tmp_path: Path):
 
 
 def revlog(collection: Path) -> list[tuple]:
-    with sqlite3.connect(collection) as db:
+    with closing(sqlite3.connect(collection)) as db:
         return db.execute("select * from revlog order by id").fetchall()
 
 

@@ -255,7 +255,7 @@ class AnkiConnect:
         folder = profile / "backups"
         stamp = time.strftime("%Y-%m-%d-%H.%M.%S", time.gmtime())
         for deck in self._call("deckNames"):
-            if "::" in deck:
+            if "::" in deck or not self.find_cards(f'"deck:{_search_text(deck)}"'):
                 continue
             path = folder / f"flashgen-{stamp}-{_file_name(deck)}.apkg"
             try:
@@ -446,6 +446,13 @@ def _error_in(body: bytes) -> str | None:
         return None
     error = answer.get("error") if isinstance(answer, dict) else None
     return str(error) if error else None
+
+
+def _search_text(text: str) -> str:
+    """``text`` matched literally inside a quoted Anki search term."""
+    for char in '\\"*_':
+        text = text.replace(char, "\\" + char)
+    return text
 
 
 def _file_name(deck: str) -> str:

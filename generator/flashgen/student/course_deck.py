@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flashgen.course.coursefiles import read_media
 from flashgen.diagnostics import Diagnostics
+from flashgen.outputs.identity import card_code
 from flashgen.outputs.ledger import RETIRED_TAG
 from flashgen.outputs.notetypes import FIELDS
 from flashgen.pipeline.build import published_package
@@ -33,9 +34,13 @@ class CourseNote:
     position: int  #: place in the course's learning order
     retired: bool
 
+    #: the card code of its key (a retired note's fields no longer carry one)
+    key_code: str = ""
+
     @property
     def code(self) -> str:
-        return self.fields.get("CardCode", "")
+        """How the note is found where GUIDs cannot be seen (AnkiConnect shows none)."""
+        return self.fields.get("CardCode", "") or self.key_code
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
                     tags=tag_list,
                     position=due,
                     retired=RETIRED_TAG in tag_list,
+                    key_code=_code_of(published.study.course.id, keys.get(guid)),
                 )
             )
     notes.sort(key=lambda note: (note.retired, note.position))
@@ -98,3 +104,10 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
         media=dict(published.media),
     )
     return deck, published.diagnostics
+
+
+def _code_of(course_id: str, key: str | None) -> str:
+    """The card code of the note ``concept`` or ``concept/question`` (``key``), if known."""
+    if key is None:
+        return ""
+    return card_code(course_id, *key.split("/", 1))
