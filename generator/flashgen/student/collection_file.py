@@ -137,7 +137,7 @@ class CollectionFile:
                     lapses=card.lapses,
                     memory=None
                     if state is None
-                    else MemoryState(float(state.stability), float(state.difficulty)),
+                    else MemoryState(float(state.stability), float(state.difficulty), card.decay),
                 )
             )
         return records

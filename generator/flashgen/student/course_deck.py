@@ -16,6 +16,7 @@ from typing import Any
 from flashgen.course.coursefiles import read_media
 from flashgen.course.model import Cloze
 from flashgen.diagnostics import Diagnostics
+from flashgen.outputs.identity import card_code
 from flashgen.outputs.ledger import RETIRED_TAG, cloze_numbers
 from flashgen.outputs.notetypes import FIELDS
 from flashgen.pipeline.build import published_package
@@ -38,9 +39,13 @@ class CourseNote:
     #: Cloze numbers published before and gone from the text: their cards say "removed".
     removed_clozes: tuple[int, ...] = ()
 
+    #: the card code of its key (a retired note's fields no longer carry one)
+    key_code: str = ""
+
     @property
     def code(self) -> str:
-        return self.fields.get("CardCode", "")
+        """How the note is found where GUIDs cannot be seen (AnkiConnect shows none)."""
+        return self.fields.get("CardCode", "") or self.key_code
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics, int]:
                         if guid in current and guid in ledger
                         else ()
                     ),
+                    key_code=_code_of(published.study.course.id, keys.get(guid)),
                 )
             )
     notes.sort(key=lambda note: (note.retired, note.position))
@@ -145,3 +151,10 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics, int]:
     deck_warnings = Diagnostics()
     deck_warnings.extend(ledger_says)
     return deck, deck_warnings, len(published.diagnostics) - len(ledger_says)
+
+
+def _code_of(course_id: str, key: str | None) -> str:
+    """The card code of the note ``concept`` or ``concept/question`` (``key``), if known."""
+    if key is None:
+        return ""
+    return card_code(course_id, *key.split("/", 1))

@@ -66,6 +66,8 @@ class MemoryState:
 
     stability: float  #: days until recall probability falls to 90%
     difficulty: float  #: 1 (easiest) to 10
+    #: the forgetting curve's decay (FSRS-6 keeps one per preset); ``None``: FSRS-5's 0.5
+    decay: float | None = None
 
 
 @dataclass(frozen=True)
