@@ -420,3 +420,20 @@ def test_a_retitled_chapter_keeps_its_published_deck_and_says_where(term, studen
         in output
     )
     assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output
+
+
+def test_a_concept_back_in_the_course_loses_the_retired_tag_only(term, student, tmp_path):
+    status, _ = sync(term.course, "--collection", str(student), "--apply")
+    assert status == 0
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    shutil.copy(COURSES / "semester" / "advanced" / "kv-cache.yaml", course / "advanced")
+    status, output = sync(course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  updated  kv-cache (back in the course; unsuspend its 1 card in Anki)\n" in output
+    col = Collection(str(student))
+    try:
+        kv = note_of(col, "kv-cache")
+        assert RETIRED_TAG not in kv.tags and {"my-exam", "marked"} <= set(kv.tags)
+    finally:
+        col.close()

@@ -82,6 +82,8 @@ class SyncPlan:
         parts = [f"{self.count(status)} {status}" for status in ("new", "updated", "unchanged")]
         retired = self.count("retired") + self.count("delete")
         text = f"{self.where}: " + ", ".join(parts) + f", {retired} retired notes"
+        if self.count("skipped"):
+            text += f" ({self.count('skipped')} skipped)"
         moves = sum(len(ids) for ids in self.move.values())
         if moves:
             text += f"; {plural(moves, 'card')} to move"
@@ -204,7 +206,11 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             details.append("tags")
         if RETIRED_TAG.casefold() in _folded(record.tags):
             plan.untag.append(record.id)
-            details.append("back in the course")
+            suspended = sum(1 for card in cards if card.is_suspended)
+            details.append(
+                "back in the course"
+                + (f"; unsuspend its {plural(suspended, 'card')} in Anki" if suspended else "")
+            )
         gone = [
             card.id
             for card in cards
