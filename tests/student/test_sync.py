@@ -437,3 +437,24 @@ def test_a_concept_back_in_the_course_loses_the_retired_tag_only(term, student, 
         assert RETIRED_TAG not in kv.tags and {"my-exam", "marked"} <= set(kv.tags)
     finally:
         col.close()
+
+
+def test_a_question_of_another_type_is_skipped_and_says_why(term, student, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    attention = course / "core" / "attention.yaml"
+    attention.write_text(
+        attention.read_text().replace(
+            "    type: true-false\n    statement: The attention weights of one query sum to one.\n"
+            "    answer: true\n",
+            "    type: basic\n    front: What do the attention weights of one query sum to?\n"
+            "    back: One.\n",
+        )
+    )
+    status, output = sync(course, "--collection", str(student))
+    assert status == 0
+    assert "2 retired notes (1 skipped)" in output.splitlines()[0]
+    assert (
+        "  skipped  attention/weights-sum (note type 'flashgen-true-false (semester-demo)' in "
+        "the collection, 'flashgen-basic (semester-demo)' in the course)\n"
+    ) in output
