@@ -4,11 +4,13 @@ The student imports the first build of ``tests/courses/semester``, studies with 
 scheduler, adds tags of their own, flags a card and marks a note. Over the term the course
 becomes ``tests/courses/semester-later`` (chapter 'core' renamed and published with
 ``--rename-decks``, concept 'kv-cache' removed, 'characters' added as a prerequisite of
-'tokens', 'sampling' added, a question reworded). Then sync brings the collection in line.
+'tokens', 'sampling' added, a question reworded, a cloze blank removed). Then sync brings
+the collection in line.
 """
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -19,12 +21,12 @@ from anki.collection import Collection
 from click.testing import CliRunner
 
 from ankitools import answer_cards, import_apkg
-from flashgen.build import build
-from flashgen.cards import study_cards
-from flashgen.checks import load_course
 from flashgen.cli import main
-from flashgen.identity import note_guid
-from flashgen.ledger import RETIRED_TAG
+from flashgen.course.checks import load_course
+from flashgen.outputs.cards import study_cards
+from flashgen.outputs.identity import note_guid
+from flashgen.outputs.ledger import RETIRED_TAG
+from flashgen.pipeline.build import build
 from support import COURSES
 
 COURSE_ID = "semester-demo"
@@ -120,13 +122,14 @@ def test_the_plan_is_printed_and_a_dry_run_changes_nothing(term, student):
     status, output = sync(term.course, "--collection", str(student))
     assert status == 0
     assert output.splitlines()[0] == (
-        f"sync with collection {student}: 4 new, 6 updated, 4 unchanged, 2 retired notes; "
-        "5 cards to move; 7 new cards to reposition"
+        f"sync with collection {student}: 4 new, 7 updated, 3 unchanged, 2 retired notes; "
+        "5 cards to move; 4 new cards to reposition"
     )
     assert "  new      characters\n" in output and "  new      sampling/temperature\n" in output
     assert "  updated  attention/why-scale (Front, Context, deck)\n" in output
     assert "  updated  tokens (LearnBefore, tags)" not in output  # no tag of the course changed
     assert "  retired  kv-cache (suspend 1 card, tag flashgen::retired)\n" in output
+    assert "  updated  tokens/token-parts (Text, suspend 1 card of a removed blank)\n" in output
     assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output
     assert output.endswith("dry run: nothing changed (--apply does it, after Anki's own backup)\n")
     assert dump(student) == before
@@ -165,6 +168,9 @@ def test_apply_brings_the_collection_in_step_and_keeps_the_students_history(term
         kv = note_of(col, "kv-cache")
         assert {RETIRED_TAG, "my-exam", "marked"} <= set(kv.tags)
         assert all(card.queue == -1 for card in kv.cards())
+        # The removed blank's card suspended; the other blank's card as it was.
+        parts = {card.ord: card for card in note_of(col, "tokens", "token-parts").cards()}
+        assert parts[1].queue == -1 and parts[0].id in reviewed
         # New notes in their concept's deck.
         characters = note_of(col, "characters")
         assert characters is not None and "my-exam" not in characters.tags
@@ -275,3 +281,118 @@ def test_a_course_with_errors_is_reported_where_the_error_is(term, student, tmp_
     assert f"{attention}:4:" in output and "embedings" in output
     assert output.rstrip().endswith("nothing synced")
     assert dump(student) == before
+
+
+def test_the_default_profile_is_found_by_anki_base(term, student, monkeypatch):
+    """``--collection`` alone: the profile Anki opened last, from its prefs21.db."""
+    base = student.parent.parent / "Anki2"
+    (base / "Ana").mkdir(parents=True)
+    shutil.copy(student, base / "Ana" / "collection.anki2")
+    with sqlite3.connect(base / "prefs21.db") as db:
+        db.execute("create table profiles (name text primary key collate nocase, data blob)")
+        meta = pickle.dumps({"last_loaded_profile_name": "Ana"}, protocol=4)
+        db.executemany("insert into profiles values (?, ?)", [("_global", meta), ("Ana", meta)])
+    monkeypatch.setenv("ANKI_BASE", str(base))
+    status, output = sync(term.course, "--collection")
+    assert status == 0
+    assert output.startswith(f"sync with collection {base / 'Ana' / 'collection.anki2'}: 4 new")
+    status, output = sync(term.course, "--collection", "Bob")
+    assert (status, output) == (
+        1,
+        f"error: no Anki profile 'Bob' with a collection in {base} (profiles: Ana)\n",
+    )
+
+
+def test_a_new_students_collection_gets_what_the_deck_gives(term, tmp_path, monkeypatch):
+    """Sync into an empty collection and an import of the built deck agree note for note:
+    one pipeline makes both."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(LATER))
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    (deck,) = build(course, tmp_path / "out", only=("apkg",)).written
+    imported = Collection(str(tmp_path / "imported.anki2"))
+    import_apkg(imported, deck)
+    (tmp_path / "synced").mkdir()
+    synced_path = tmp_path / "synced" / "collection.anki2"
+    Collection(str(synced_path)).close()
+    status, output = sync(course, "--collection", str(synced_path), "--apply")
+    assert status == 0, output
+    assert "  notetype basic: added\n" in output
+
+    def notes(col: Collection) -> dict[str, tuple]:
+        result = {}
+        for note_id in col.find_notes(f"tag:course::{COURSE_ID}"):
+            note = col.get_note(note_id)
+            cards = sorted(
+                (card.ord, col.decks.name(card.did), card.question()) for card in note.cards()
+            )
+            result[note.guid] = (note.note_type()["name"], list(note.items()), note.tags, cards)
+        return result
+
+    synced = Collection(str(synced_path))
+    try:
+        active = {g: v for g, v in notes(imported).items() if RETIRED_TAG not in v[2]}
+        assert notes(synced) == active and len(active) == 14
+        new = sorted(synced.find_cards("is:new"), key=lambda cid: synced.get_card(cid).due)
+        first = synced.get_card(new[0]).note()
+        assert first.guid == guid("characters")
+    finally:
+        synced.close()
+        imported.close()
+
+
+def test_cards_in_a_deck_of_the_students_own_stay_there(term, student):
+    col = Collection(str(student))
+    own = col.decks.id("My hard cards")
+    why = note_of(col, "attention", "why-scale")
+    col.set_deck([card.id for card in why.cards()], own)
+    mine = col.new_note(col.models.by_name("Basic"))
+    mine["Front"], mine["Back"] = "My own question", "My own answer"
+    col.add_note(mine, own)
+    col.close()
+    status, output = sync(term.course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  kept     1 card in 'My hard cards' (the student's own deck)\n" in output
+    assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (4 cards move)\n" in output
+    col = Collection(str(student))
+    try:
+        assert [
+            col.decks.name(card.did) for card in note_of(col, "attention", "why-scale").cards()
+        ] == ["My hard cards"]
+    finally:
+        col.close()
+
+
+def test_an_anki_connect_that_does_not_answer_is_a_clear_error(term):
+    status, output = sync(term.course, "--anki-connect", "http://127.0.0.1:9")
+    assert status == 1
+    assert output.startswith("error: ") and "Traceback" not in output
+
+
+def test_help_shows_examples():
+    status, output = sync(Path("."), "--help")
+    assert status == 0
+    assert 'flashgen sync cards --collection "User 1" --apply' in output
+
+
+def test_a_changed_style_updates_the_courses_note_types_only(term, student, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    (course / "templates" / "anki").mkdir(parents=True)
+    style = ".card { font-family: serif; } /* the course's new look */\n"
+    (course / "templates" / "anki" / "style.css").write_text(style)
+    col = Collection(str(student))
+    basic_css = col.models.by_name("Basic")["css"]
+    col.close()
+    status, output = sync(course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  notetype basic: templates or style changed\n" in output
+    col = Collection(str(student))
+    try:
+        ours = [m for m in col.models.all() if m["name"].endswith(f"({COURSE_ID})")]
+        assert len(ours) == 5 and all(m["css"] == style for m in ours)
+        assert col.models.by_name("Basic")["css"] == basic_css
+    finally:
+        col.close()
+    status, output = sync(course, "--collection", str(student))
+    assert "nothing to do" in output

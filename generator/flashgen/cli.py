@@ -343,16 +343,16 @@ def sync(
 
     \b
     Examples:
-      flashgen sync cards --collection                  plan, default profile
+      flashgen sync cards --collection             the plan, default profile
       flashgen sync cards --collection "User 1" --apply
-      flashgen sync cards --collection ~/col.anki2 --apply --delete-retired
-      flashgen sync cards --anki-connect --apply        Anki open, add-on installed
+      flashgen sync cards --collection col.anki2 --apply --delete-retired
+      flashgen sync cards --anki-connect --apply   Anki open, with AnkiConnect
 
-    \b
-    Exit status: 0 done (or nothing to do), 1 the course has errors, the collection
-    cannot be opened or part of the plan did not apply, 2 bad command line.
+    Exit status: 0 done (or nothing to do), 1 the course has errors, the
+    collection cannot be opened or part of the plan did not apply, 2 bad
+    command line.
     """
-    from .student.sync import run_sync
+    from flashgen.student.sync import run_sync
 
     if collection is not None and anki_connect is not None:
         raise click.UsageError("give --collection or --anki-connect, not both")

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .profiles import ProfileError, find_collection
-from .transport import (
+from flashgen.student.profiles import ProfileError, find_collection
+from flashgen.student.transport import (
     AnkiUnavailable,
     CardRecord,
     MemoryState,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .transport import AnkiUnavailable, StudentAnki
+from flashgen.student.transport import AnkiUnavailable, StudentAnki
 
 #: AnkiConnect's own default address; only this machine, unless the user names another.
 DEFAULT_ANKI_CONNECT = "http://127.0.0.1:8765"
@@ -14,7 +14,7 @@ def open_student_anki(collection: str | None, anki_connect: str | None) -> Stude
     Raises :class:`AnkiUnavailable` with a message for the student.
     """
     if collection is not None:
-        from .collection_file import CollectionFile
+        from flashgen.student.collection_file import CollectionFile
 
         return CollectionFile.find(collection or None)
     if anki_connect is None:
@@ -22,7 +22,7 @@ def open_student_anki(collection: str | None, anki_connect: str | None) -> Stude
             "say which Anki: --collection PATH (Anki closed) or --anki-connect (Anki open)"
         )
     try:
-        from .ankiconnect import AnkiConnect  # type: ignore[import-not-found, unused-ignore]
+        from flashgen.student.ankiconnect import AnkiConnect  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         raise AnkiUnavailable(
             "this flashgen cannot talk to AnkiConnect yet: close Anki and use --collection"

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build import published_package
-from ..coursefiles import read_media
-from ..diagnostics import Diagnostics
-from ..ledger import RETIRED_TAG
-from ..notetypes import FIELDS
-from .transport import NoteTypeSpec
+from flashgen.course.coursefiles import read_media
+from flashgen.course.model import Cloze
+from flashgen.diagnostics import Diagnostics
+from flashgen.outputs.ledger import RETIRED_TAG, cloze_numbers
+from flashgen.outputs.notetypes import FIELDS
+from flashgen.pipeline.build import published_package
+from flashgen.student.transport import NoteTypeSpec
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class CourseNote:
     tags: tuple[str, ...]
     position: int  #: place in the course's learning order
     retired: bool
+    #: Cloze numbers published before and gone from the text: their cards say "removed".
+    removed_clozes: tuple[int, ...] = ()
 
     @property
     def code(self) -> str:
@@ -61,6 +64,12 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
     published = published_package(course_dir)
     package, changes = published.package, published.publication.changes
     keys = {change.guid: change.key for change in changes.notes}
+    current = {
+        card.guid: set(cloze_numbers(card.question.text))
+        for card in published.study.cards
+        if isinstance(card.question, Cloze)
+    }
+    ledger = published.publication.ledger.notes
     notes = []
     for _, deck, rows in package.decks:
         for kind, guid, fields, tags, due, _ in rows:
@@ -76,6 +85,11 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
                     tags=tag_list,
                     position=due,
                     retired=RETIRED_TAG in tag_list,
+                    removed_clozes=tuple(
+                        sorted(set(ledger[guid].clozes) - current[guid])
+                        if guid in current and guid in ledger
+                        else ()
+                    ),
                 )
             )
     notes.sort(key=lambda note: (note.retired, note.position))

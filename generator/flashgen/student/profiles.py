@@ -98,7 +98,7 @@ def profile_names(base: Path) -> tuple[list[str], str | None]:
 def default_profile(base: Path) -> str:
     """The profile Anki would open: the last one opened, else the only one, else ``User 1``."""
     names, last = profile_names(base)
-    if not names:
+    if not names and base.is_dir():
         names = sorted(p.name for p in base.iterdir() if (p / COLLECTION_FILE).is_file())
     if last in names:
         return last

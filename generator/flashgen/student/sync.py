@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..diagnostics import CourseError, plural
-from ..ledger import RETIRED_TAG
-from .course_deck import CourseDeck, CourseNote, course_deck
-from .transport import (
+from flashgen.diagnostics import CourseError, plural
+from flashgen.outputs.ledger import RETIRED_TAG
+from flashgen.student.course_deck import CourseDeck, CourseNote, course_deck
+from flashgen.student.transport import (
     AnkiUnavailable,
     CardRecord,
     NewNote,
@@ -156,7 +156,7 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
 
     cards_of: dict[int, list[CardRecord]] = defaultdict(list)
     ids = [record.id for record in matched.values()]
-    card_ids = anki.find_cards(" OR ".join(f"nid:{i}" for i in ids)) if ids else []
+    card_ids = anki.find_cards("nid:" + ",".join(map(str, ids))) if ids else []
     for card in anki.cards(card_ids):
         cards_of[card.note_id].append(card)
     course_cards = {card.id for cards in cards_of.values() for card in cards}
@@ -209,6 +209,14 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
         if RETIRED_TAG.casefold() in _folded(record.tags):
             plan.untag.append(record.id)
             details.append("back in the course")
+        gone = [
+            card.id
+            for card in cards
+            if card.ord + 1 in note.removed_clozes and not card.is_suspended
+        ]
+        if gone:
+            plan.suspend += gone
+            details.append(f"suspend {plural(len(gone), 'card')} of a removed blank")
         for card in cards:
             if card.deck == note.deck:
                 continue
@@ -221,7 +229,9 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             )
             if "deck" not in details:
                 details.append("deck")
-        new_cards_in_order += [card for card in cards if card.is_new]
+        new_cards_in_order += [
+            card for card in cards if card.is_new and card.ord + 1 not in note.removed_clozes
+        ]
         plan.notes.append(NotePlan(note.key, "updated" if details else "unchanged",
                                    tuple(details)))  # fmt: skip
     _plan_order(plan, new_cards_in_order, new_note_cards)
@@ -235,7 +245,7 @@ def _folded(tags: tuple[str, ...]) -> set[str]:
 def _card_count(note: CourseNote) -> int:
     if note.kind != "cloze":
         return 1
-    from ..ledger import cloze_numbers
+    from flashgen.outputs.ledger import cloze_numbers
 
     return max(1, len(cloze_numbers(note.fields["Text"])))
 
@@ -300,8 +310,11 @@ def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
         anki.set_deck(card_ids, target)
     anki.suspend(plan.suspend)
     anki.delete_notes(plan.delete)
-    # Cards of new notes, and new cards of updated notes, exist only now: order them all.
+    # Cards of new notes, and new cards of updated notes, exist only now: place them too.
     after = make_plan(deck, anki)
+    for target, card_ids in after.move.items():
+        anki.set_deck(card_ids, target)
+    anki.suspend(after.suspend)
     if after.reposition_count:
         anki.reposition_new(after.reposition, after.reposition_start)
 
@@ -320,7 +333,7 @@ def run_sync(
     echo: Callable[..., None],
 ) -> int:
     """``flashgen sync``: print the plan (and do it with ``apply``); the exit status."""
-    from .connect import open_student_anki
+    from flashgen.student.connect import open_student_anki
 
     try:
         deck, diag = course_deck(course_dir)
