@@ -137,7 +137,7 @@ def report(diag: Diagnostics) -> None:
 
 
 #: The PDF options, spelled out here so that the command line does not import the typesetter
-#: (tests/test_pdf.py checks them against flashgen.outputs.pdf).
+#: (tests/outputs/test_pdf.py checks them against flashgen.outputs.pdf).
 PAPER_CHOICES = ["a4", "letter"]
 CARD_SIZE_CHOICES = {
     "eighth": "8 a page (2 x 4), about A7",
