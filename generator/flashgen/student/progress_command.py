@@ -32,10 +32,10 @@ def run_student(
     echo: Echo,
 ) -> int:
     from flashgen.student.progress_json import progress_document
-    from flashgen.student.progress_report import load_study, render_table, student_progress
+    from flashgen.student.progress_report import render_table, student_progress
 
     try:
-        progress = student_progress(course_dir, collection, anki_connect)
+        study, progress = student_progress(course_dir, collection, anki_connect)
     except CourseError as error:
         echo(error.diagnostics.render_text(), err=True)
         echo(f"{course_dir}: {error.diagnostics.summary()}; run `flashgen check`", err=True)
@@ -51,7 +51,7 @@ def run_student(
         if html_file is not None:
             from flashgen.student.progress_html import progress_page
 
-            write_atomically(html_file, progress_page(load_study(course_dir), progress))
+            write_atomically(html_file, progress_page(study, progress))
             echo(f"wrote {html_file}", err=True)
         if output_file is not None:
             write_atomically(output_file, text)

@@ -30,7 +30,7 @@ def load_study(course_dir: Path) -> StudySet:
 
 def student_progress(
     course_dir: Path, collection: str | None, anki_connect: str | None, now: float | None = None
-) -> Progress:
+) -> tuple[StudySet, Progress]:
     """Assess the student whose Anki ``--collection`` or ``--anki-connect`` names.
 
     Raises :class:`CourseError` (the course has errors) or
@@ -44,7 +44,7 @@ def student_progress(
         history = read_history(anki, study)
     finally:
         anki.close()
-    return assess(study, history, time.time() if now is None else now)
+    return study, assess(study, history, time.time() if now is None else now)
 
 
 def percent(value: float | None) -> str:
