@@ -133,3 +133,16 @@ def test_a_course_with_errors_is_reported_located(tmp_path):
     status, out, err = run(course, "--collection", tmp_path / "any.anki2")
     assert (status, out) == (1, "")
     assert f"{concept}:4:" in err and "countin" in err
+
+
+def test_a_collection_without_the_course_says_so(tmp_path):
+    from anki.collection import Collection
+
+    Collection(str(tmp_path / "empty.anki2")).close()
+    status, out, err = run(COURSES / "progress", "--collection", tmp_path / "empty.anki2")
+    assert status == 0
+    assert err == (
+        f"warning: collection {tmp_path / 'empty.anki2'} holds no card of course 'arith_101': "
+        "import its deck (flashgen build) or run flashgen sync first\n"
+    )
+    assert "ready to learn (1): counting" in out.splitlines()

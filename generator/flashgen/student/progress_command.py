@@ -43,6 +43,12 @@ def run_student(
     except AnkiUnavailable as error:
         echo(f"error: {error}", err=True)
         return EXIT_FAILED
+    if not any(concept.cards for concept in progress.concepts):
+        echo(
+            f"warning: {progress.source or 'the collection'} holds no card of course "
+            f"'{progress.course_id}': import its deck (flashgen build) or run flashgen sync first",
+            err=True,
+        )
     if output_format == "json":
         text = json.dumps(progress_document(progress), indent=2, ensure_ascii=False) + "\n"
     else:
