@@ -97,3 +97,13 @@ def test_ready_to_learn_needs_every_prerequisite_mastered(study):
     weak = card("addition", 2, stability=5.0)
     progress = assess(study, StudentHistory((mastered[0], weak), "Arithmetic_101"), NOW)
     assert progress.ready_to_learn == ()
+
+
+def test_the_table_ends_with_what_to_study_next(study):
+    from flashgen.student.progress_report import render_table
+
+    ids = [concept.id for concept in study.order]
+    for stability, last in ((40.0, "every concept is mastered"), (5.0, "keep up with the reviews")):
+        cards = tuple(card(cid, n, stability=stability) for n, cid in enumerate(ids, 1))
+        progress = assess(study, StudentHistory(cards, "Arithmetic_101"), NOW)
+        assert last in render_table(progress).splitlines()[-1]
