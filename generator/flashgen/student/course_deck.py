@@ -8,12 +8,15 @@ the build pipeline and only re-reads it into plain values here.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flashgen.course.coursefiles import read_media
 from flashgen.course.model import Cloze
 from flashgen.diagnostics import Diagnostics
+from flashgen.outputs.identity import card_code
 from flashgen.outputs.ledger import RETIRED_TAG, cloze_numbers
 from flashgen.outputs.notetypes import FIELDS
 from flashgen.pipeline.build import published_package
@@ -36,9 +39,13 @@ class CourseNote:
     #: Cloze numbers published before and gone from the text: their cards say "removed".
     removed_clozes: tuple[int, ...] = ()
 
+    #: the card code of its key (a retired note's fields no longer carry one)
+    key_code: str = ""
+
     @property
     def code(self) -> str:
-        return self.fields.get("CardCode", "")
+        """How the note is found where GUIDs cannot be seen (AnkiConnect shows none)."""
+        return self.fields.get("CardCode", "") or self.key_code
 
 
 @dataclass(frozen=True)
@@ -48,13 +55,38 @@ class CourseDeck:
     notes: tuple[CourseNote, ...]  #: in learning order, retired notes last
     note_types: dict[str, NoteTypeSpec]  #: by kind
     media: dict[str, Path]
+    #: The published package itself (:class:`flashgen.outputs.apkg.AnkiPackage`).
+    package: Any
 
     def media_data(self, name: str) -> bytes:
         return read_media(self.media[name])[0]
 
+    def media_used(self, fields: dict[str, str]) -> list[str]:
+        return sorted(name for name in self.media if any(name in v for v in fields.values()))
 
-def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
-    """Build (in memory) the course's deck as the next ``flashgen build`` would publish it.
+    def write_package(self, guids: set[str], path: Path) -> None:
+        """The course's ``.apkg`` with only these notes (and the note types, decks and media
+        they need): what Anki's importer adds with flashgen's GUIDs and note type ids."""
+        from flashgen.outputs.apkg import write_apkg
+        from flashgen.pipeline.build import build_timestamp
+
+        package = copy.copy(self.package)
+        package.decks = [
+            (number, name, [row for row in rows if row[1] in guids])
+            for number, name, rows in self.package.decks
+        ]
+        media = {
+            name: self.media[name]
+            for note in self.notes
+            if note.guid in guids
+            for name in self.media_used(note.fields)
+        }
+        write_apkg(package, media, path, build_timestamp())
+
+
+def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics, int]:
+    """Build (in memory) the course's deck as the next ``flashgen build`` would publish it;
+    also the publication's warnings, and how many other warnings the course has.
 
     Raises :class:`~flashgen.diagnostics.CourseError` when the course or its ledger has
     errors; nothing is written.
@@ -90,6 +122,7 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
                         if guid in current and guid in ledger
                         else ()
                     ),
+                    key_code=_code_of(published.study.course.id, keys.get(guid)),
                 )
             )
     notes.sort(key=lambda note: (note.retired, note.position))
@@ -110,5 +143,18 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
         notes=tuple(notes),
         note_types=note_types,
         media=dict(published.media),
+        package=package,
     )
-    return deck, published.diagnostics
+    # What the student's copy depends on is the ledger's say (kept deck names and the like);
+    # the course's own warnings are the instructor's, listed by `flashgen check`.
+    ledger_says = published.publication.diagnostics
+    deck_warnings = Diagnostics()
+    deck_warnings.extend(ledger_says)
+    return deck, deck_warnings, len(published.diagnostics) - len(ledger_says)
+
+
+def _code_of(course_id: str, key: str | None) -> str:
+    """The card code of the note ``concept`` or ``concept/question`` (``key``), if known."""
+    if key is None:
+        return ""
+    return card_code(course_id, *key.split("/", 1))

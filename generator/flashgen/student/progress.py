@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flashgen.course.graph import prerequisite_map
 from flashgen.outputs.cards import StudySet
@@ -155,17 +155,24 @@ class Progress:
 
 
 def read_history(anki: StudentAnki, study: StudySet) -> StudentHistory:
-    """The course's cards in the student's collection, found by their notes' GUIDs.
+    """The course's cards in the student's collection, found by their notes' GUIDs (or card
+    codes, where the GUIDs cannot be seen).
 
     Notes are looked for under the course tag and in the course's deck (a student may have
     removed the tag or moved cards); cards of retired notes and of other courses are left out.
     """
     concept_of = {card.guid: card.concept.id for card in study.cards}
+    # AnkiConnect shows no GUIDs: there a note is known by its card code
+    guid_of_code = {card.code: card.guid for card in study.cards}
     course = study.course
     parent = _parent_deck_name(study)
     query = f"{quote('tag:course::' + course.id)} OR {quote('deck:' + parent)}"
     note_ids = anki.find_notes(query)
-    notes = {note.id: note for note in anki.notes(note_ids) if note.guid in concept_of}
+    notes = {}
+    for note in anki.notes(note_ids):
+        guid = note.guid or guid_of_code.get(note.fields.get("CardCode", ""), "")
+        if guid in concept_of:
+            notes[note.id] = replace(note, guid=guid)
     card_ids = anki.find_cards("nid:" + ",".join(map(str, notes))) if notes else []
     cards = [card for card in anki.cards(card_ids) if card.note_id in notes]
     reviews: dict[int, list[ReviewRecord]] = {card.id: [] for card in cards}

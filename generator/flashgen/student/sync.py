@@ -20,6 +20,7 @@ verify: whatever is still to do is reported as not applied.
 
 from __future__ import annotations
 
+import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from flashgen.student.course_deck import CourseDeck, CourseNote, course_deck
 from flashgen.student.transport import (
     AnkiUnavailable,
     CardRecord,
+    ImportsPackages,
     NewNote,
     NoteRecord,
     NoteTypeSpec,
@@ -133,12 +135,6 @@ def _same(a: str, b: str) -> bool:
 
 def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False) -> SyncPlan:
     plan = SyncPlan(f"sync with {anki.describe()}")
-    for kind, spec in deck.note_types.items():
-        have = anki.note_type(spec.name)
-        if have is None:
-            plan.note_types.append((kind, spec, True))
-        elif _note_type_differs(have, spec):
-            plan.note_types.append((kind, spec, False))
 
     records = anki.notes(anki.find_notes(course_query(deck.course_id)))
     by_guid: dict[str, NoteRecord] = {}
@@ -235,6 +231,13 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
         plan.notes.append(NotePlan(note.key, "updated" if details else "unchanged",
                                    tuple(details)))  # fmt: skip
     _plan_order(plan, new_cards_in_order, new_note_cards)
+    needed = {note.notetype for note in plan.add}
+    for kind, spec in deck.note_types.items():
+        have = anki.note_type(spec.name)
+        if have is None and spec.name in needed:
+            plan.note_types.append((kind, spec, True))
+        elif have is not None and _note_type_differs(have, spec):
+            plan.note_types.append((kind, spec, False))
     return plan
 
 
@@ -293,13 +296,20 @@ def _plan_order(plan: SyncPlan, cards: list[CardRecord], new_note_cards: int) ->
 def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
     """Do what ``plan`` says, after Anki's own backup of the collection."""
     anki.backup()
-    for _, spec, _ in plan.note_types:
-        anki.put_note_type(spec)
-    wanted = {name for note in plan.add for name in deck.media if _uses(note, name)}
-    wanted |= {name for _, fields in plan.update for name in deck.media if _uses(fields, name)}
-    for name in sorted(wanted):
+    importer = anki.import_package if isinstance(anki, ImportsPackages) else None
+    for _, spec, added in plan.note_types:
+        if not (added and importer is not None):  # the importer adds them with their ids
+            anki.put_note_type(spec)
+    for name in sorted({name for _, fields in plan.update for name in deck.media_used(fields)}):
         anki.store_media(name, deck.media_data(name))
-    if plan.add:
+    if plan.add and importer is not None:
+        with tempfile.TemporaryDirectory(prefix="flashgen-sync-") as folder:
+            package = Path(folder) / "new-notes.apkg"
+            deck.write_package({note.guid for note in plan.add}, package)
+            importer(package)
+    elif plan.add:  # a transport without Anki's importer: media and notes one by one
+        for name in sorted({name for note in plan.add for name in deck.media_used(note.fields)}):
+            anki.store_media(name, deck.media_data(name))
         anki.add_notes(plan.add)
     for note_id, fields in plan.update:
         anki.update_fields(note_id, fields)
@@ -319,11 +329,6 @@ def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
         anki.reposition_new(after.reposition, after.reposition_start)
 
 
-def _uses(note: NewNote | dict[str, str], name: str) -> bool:
-    fields = note.fields if isinstance(note, NewNote) else note
-    return any(name in value for value in fields.values())
-
-
 def run_sync(
     course_dir: Path,
     collection: str | None,
@@ -336,13 +341,16 @@ def run_sync(
     from flashgen.student.connect import open_student_anki
 
     try:
-        deck, diag = course_deck(course_dir)
+        deck, diag, others = course_deck(course_dir)
     except CourseError as error:
         echo(error.diagnostics.render_text(), err=True)
         echo(f"{course_dir}: {error.diagnostics.summary()}; nothing synced", err=True)
         return 1
     if len(diag):
         echo(diag.render_text(), err=True)
+    if others:
+        echo(f"{course_dir}: {plural(others, 'warning')} about the course itself "
+             "(`flashgen check` lists them)", err=True)  # fmt: skip
     try:
         anki = open_student_anki(collection, anki_connect)
     except AnkiUnavailable as error:

@@ -333,6 +333,11 @@ def test_a_new_students_collection_gets_what_the_deck_gives(term, tmp_path, monk
     try:
         active = {g: v for g, v in notes(imported).items() if RETIRED_TAG not in v[2]}
         assert notes(synced) == active and len(active) == 14
+        # flashgen's note type ids too, so that a later import updates these notes in place.
+        ours = {m.name: m.id for m in imported.models.all_names_and_ids() if COURSE_ID in m.name}
+        assert {
+            m.name: m.id for m in synced.models.all_names_and_ids() if COURSE_ID in m.name
+        } == ours
         new = sorted(synced.find_cards("is:new"), key=lambda cid: synced.get_card(cid).due)
         first = synced.get_card(new[0]).note()
         assert first.guid == guid("characters")
@@ -396,3 +401,22 @@ def test_a_changed_style_updates_the_courses_note_types_only(term, student, tmp_
         col.close()
     status, output = sync(course, "--collection", str(student))
     assert "nothing to do" in output
+
+
+def test_a_retitled_chapter_keeps_its_published_deck_and_says_where(term, student, tmp_path):
+    """Sync follows the ledger as the build does: a new chapter title without
+    `build --rename-decks` keeps the published deck, with the build's warning at the title."""
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    course_yaml = course / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text().replace("Central Ideas", "Central Ideas II"))
+    status, output = sync(course, "--collection", str(student))
+    assert status == 0
+    line = next(
+        n for n, text in enumerate(course_yaml.read_text().splitlines(), 1) if " II" in text
+    )
+    assert (
+        f"{course_yaml}:{line}:12: warning: the title (or number) of chapter 'core' changed"
+        in output
+    )
+    assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output
