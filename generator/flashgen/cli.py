@@ -372,7 +372,7 @@ def sync(
     is_flag=False,
     flag_value="",
     help="The student's collection file, profile folder or profile name (alone: "
-    "the profile Anki opens by default). Anki must be closed; nothing is written.",
+    "the profile Anki opens by default). Anki must be closed; it is only read.",
 )
 @click.option(
     "--anki-connect",
@@ -423,7 +423,7 @@ def progress(
     Examples:
       flashgen progress cards --collection              default Anki profile
       flashgen progress cards --collection ~/col.anki2 --html progress.html
-      flashgen progress cards --anki-connect            Anki open, add-on installed
+      flashgen progress cards --anki-connect            Anki open (AnkiConnect)
       flashgen progress cards --collection --format json -o me.json
       flashgen progress cards --from-json class/*.json  class view of shared files
 
