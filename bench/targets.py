@@ -186,9 +186,8 @@ def bench_build(size: int, rounds: int, work: Path) -> Series:
     print(f"  {size:,} concepts: recording what flashgen gives Typst ...", file=sys.stderr)
     fresh(dump, out, cache)
     dump.mkdir(parents=True)
-    recording = environment(
-        cache, FLASHGEN_BENCH_TYPST_DUMP=str(dump), PYTHONPATH=str(HERE / "typst_dump")
-    )
+    path = os.pathsep.join(filter(None, [str(HERE / "typst_dump"), os.environ.get("PYTHONPATH")]))
+    recording = environment(cache, FLASHGEN_BENCH_TYPST_DUMP=str(dump), PYTHONPATH=path)
     measure(build, recording)
     series.counts["recorded_documents"] = [len(list(dump.glob("*/job.json")))]
     floor = [sys.executable, str(HERE / "floor.py"), str(course), str(floor_out)]
