@@ -114,3 +114,18 @@ def test_progress_over_ankiconnect_is_the_progress_of_the_collection_file(tmp_pa
     assert any(line.split()[:2] == ["fractions", "struggling"] for line in lines)
     assert "ready to learn (1): subtraction" in lines
     assert lines[-1] == "study next: long_division, fractions, subtraction"
+
+
+@pytest.mark.parametrize("command", ["sync", "progress"])
+def test_another_computer_needs_anki_connect_remote(command: str, term: tuple[Path, Path]):
+    course, _ = term
+    status, output = flashgen(command, course, "--anki-connect", "http://192.0.2.7:8765")
+    assert status == 1
+    assert output.startswith(
+        "error: http://192.0.2.7:8765: 192.0.2.7 is not this computer; AnkiConnect gives "
+        "whoever reaches it the whole collection, so flashgen talks only to localhost unless "
+        "--anki-connect-remote allows another host\n"
+    )
+    status, output = flashgen(command, course, "--collection", "x", "--anki-connect-remote")
+    assert status == 2
+    assert "Error: --anki-connect-remote goes with --anki-connect URL" in output
