@@ -137,7 +137,7 @@ def report(diag: Diagnostics) -> None:
 
 
 #: The PDF options, spelled out here so that the command line does not import the typesetter
-#: (tests/test_pdf.py checks them against flashgen.outputs.pdf).
+#: (tests/outputs/test_pdf.py checks them against flashgen.outputs.pdf).
 PAPER_CHOICES = ["a4", "letter"]
 CARD_SIZE_CHOICES = {
     "eighth": "8 a page (2 x 4), about A7",
@@ -382,7 +382,7 @@ def sync(
     is_flag=False,
     flag_value="",
     help="The student's collection file, profile folder or profile name (alone: "
-    "the profile Anki opens by default). Anki must be closed; nothing is written.",
+    "the profile Anki opens by default). Anki must be closed; it is only read.",
 )
 @click.option(
     "--anki-connect",

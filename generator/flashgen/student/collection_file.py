@@ -222,8 +222,19 @@ class CollectionFile:
         if not self.col.media.have(name):
             self.col.media.write_data(name, data)
 
+    def import_package(self, path: Path) -> None:
+        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+        request = ImportAnkiPackageRequest(
+            package_path=str(path), options=ImportAnkiPackageOptions()
+        )
+        self.col.import_anki_package(request)
+        self.col.models._clear_cache()  # the Python side is not told of imported note types
+
     def add_notes(self, notes: Sequence[NewNote]) -> list[int]:
-        ids = []
+        from anki.collection import AddNoteRequest
+
+        requests = []
         for spec in notes:
             model = self.col.models.by_name(spec.notetype)
             if model is None:
@@ -233,9 +244,10 @@ class CollectionFile:
                 note[name] = value
             note.guid = spec.guid
             note.tags = list(spec.tags)
-            self.col.add_note(note, self._deck_id(spec.deck))
-            ids.append(int(note.id))
-        return ids
+            requests.append(AddNoteRequest(note=note, deck_id=self._deck_id(spec.deck)))
+        if requests:
+            self.col.add_notes(requests)  # one transaction
+        return [int(request.note.id) for request in requests]
 
     def update_fields(self, note_id: int, fields: Mapping[str, str]) -> None:
         note = self._note(note_id)

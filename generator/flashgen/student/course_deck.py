@@ -8,13 +8,16 @@ the build pipeline and only re-reads it into plain values here.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flashgen.course.coursefiles import read_media
+from flashgen.course.model import Cloze
 from flashgen.diagnostics import Diagnostics
 from flashgen.outputs.identity import card_code
-from flashgen.outputs.ledger import RETIRED_TAG
+from flashgen.outputs.ledger import RETIRED_TAG, cloze_numbers
 from flashgen.outputs.notetypes import FIELDS
 from flashgen.pipeline.build import published_package
 from flashgen.student.transport import NoteTypeSpec
@@ -33,6 +36,8 @@ class CourseNote:
     tags: tuple[str, ...]
     position: int  #: place in the course's learning order
     retired: bool
+    #: Cloze numbers published before and gone from the text: their cards say "removed".
+    removed_clozes: tuple[int, ...] = ()
 
     #: the card code of its key (a retired note's fields no longer carry one)
     key_code: str = ""
@@ -50,13 +55,38 @@ class CourseDeck:
     notes: tuple[CourseNote, ...]  #: in learning order, retired notes last
     note_types: dict[str, NoteTypeSpec]  #: by kind
     media: dict[str, Path]
+    #: The published package itself (:class:`flashgen.outputs.apkg.AnkiPackage`).
+    package: Any
 
     def media_data(self, name: str) -> bytes:
         return read_media(self.media[name])[0]
 
+    def media_used(self, fields: dict[str, str]) -> list[str]:
+        return sorted(name for name in self.media if any(name in v for v in fields.values()))
 
-def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
-    """Build (in memory) the course's deck as the next ``flashgen build`` would publish it.
+    def write_package(self, guids: set[str], path: Path) -> None:
+        """The course's ``.apkg`` with only these notes (and the note types, decks and media
+        they need): what Anki's importer adds with flashgen's GUIDs and note type ids."""
+        from flashgen.outputs.apkg import write_apkg
+        from flashgen.pipeline.build import build_timestamp
+
+        package = copy.copy(self.package)
+        package.decks = [
+            (number, name, [row for row in rows if row[1] in guids])
+            for number, name, rows in self.package.decks
+        ]
+        media = {
+            name: self.media[name]
+            for note in self.notes
+            if note.guid in guids
+            for name in self.media_used(note.fields)
+        }
+        write_apkg(package, media, path, build_timestamp())
+
+
+def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics, int]:
+    """Build (in memory) the course's deck as the next ``flashgen build`` would publish it;
+    also the publication's warnings, and how many other warnings the course has.
 
     Raises :class:`~flashgen.diagnostics.CourseError` when the course or its ledger has
     errors; nothing is written.
@@ -66,6 +96,12 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
     published = published_package(course_dir)
     package, changes = published.package, published.publication.changes
     keys = {change.guid: change.key for change in changes.notes}
+    current = {
+        card.guid: set(cloze_numbers(card.question.text))
+        for card in published.study.cards
+        if isinstance(card.question, Cloze)
+    }
+    ledger = published.publication.ledger.notes
     notes = []
     for _, deck, rows in package.decks:
         for kind, guid, fields, tags, due, _ in rows:
@@ -81,6 +117,11 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
                     tags=tag_list,
                     position=due,
                     retired=RETIRED_TAG in tag_list,
+                    removed_clozes=tuple(
+                        sorted(set(ledger[guid].clozes) - current[guid])
+                        if guid in current and guid in ledger
+                        else ()
+                    ),
                     key_code=_code_of(published.study.course.id, keys.get(guid)),
                 )
             )
@@ -102,8 +143,14 @@ def course_deck(course_dir: Path) -> tuple[CourseDeck, Diagnostics]:
         notes=tuple(notes),
         note_types=note_types,
         media=dict(published.media),
+        package=package,
     )
-    return deck, published.diagnostics
+    # What the student's copy depends on is the ledger's say (kept deck names and the like);
+    # the course's own warnings are the instructor's, listed by `flashgen check`.
+    ledger_says = published.publication.diagnostics
+    deck_warnings = Diagnostics()
+    deck_warnings.extend(ledger_says)
+    return deck, deck_warnings, len(published.diagnostics) - len(ledger_says)
 
 
 def _code_of(course_id: str, key: str | None) -> str:

@@ -20,6 +20,8 @@ verify: whatever is still to do is reported as not applied.
 
 from __future__ import annotations
 
+import itertools
+import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from flashgen.student.course_deck import CourseDeck, CourseNote, course_deck
 from flashgen.student.transport import (
     AnkiUnavailable,
     CardRecord,
+    ImportsPackages,
     NewNote,
     NoteRecord,
     NoteTypeSpec,
@@ -62,8 +65,7 @@ class SyncPlan:
     kept: dict[str, int] = field(default_factory=dict)  #: the student's own decks
     suspend: list[int] = field(default_factory=list)
     delete: list[int] = field(default_factory=list)
-    reposition: list[int] = field(default_factory=list)  #: new cards in learning order
-    reposition_start: int = 0
+    reposition: dict[int, int] = field(default_factory=dict)  #: new card id to its position
     reposition_count: int = 0  #: cards whose position changes (new notes' cards included)
 
     @property
@@ -80,6 +82,8 @@ class SyncPlan:
         parts = [f"{self.count(status)} {status}" for status in ("new", "updated", "unchanged")]
         retired = self.count("retired") + self.count("delete")
         text = f"{self.where}: " + ", ".join(parts) + f", {retired} retired notes"
+        if self.count("skipped"):
+            text += f" ({self.count('skipped')} skipped)"
         moves = sum(len(ids) for ids in self.move.values())
         if moves:
             text += f"; {plural(moves, 'card')} to move"
@@ -133,12 +137,6 @@ def _same(a: str, b: str) -> bool:
 
 def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False) -> SyncPlan:
     plan = SyncPlan(f"sync with {anki.describe()}")
-    for kind, spec in deck.note_types.items():
-        have = anki.note_type(spec.name)
-        if have is None:
-            plan.note_types.append((kind, spec, True))
-        elif _note_type_differs(have, spec):
-            plan.note_types.append((kind, spec, False))
 
     records = anki.notes(anki.find_notes(course_query(deck.course_id)))
     by_guid: dict[str, NoteRecord] = {}
@@ -156,7 +154,7 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
 
     cards_of: dict[int, list[CardRecord]] = defaultdict(list)
     ids = [record.id for record in matched.values()]
-    card_ids = anki.find_cards(" OR ".join(f"nid:{i}" for i in ids)) if ids else []
+    card_ids = anki.find_cards("nid:" + ",".join(map(str, ids))) if ids else []
     for card in anki.cards(card_ids):
         cards_of[card.note_id].append(card)
     course_cards = {card.id for cards in cards_of.values() for card in cards}
@@ -172,7 +170,7 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             own_deck[name] = not set(inside) <= course_cards
         return own_deck[name]
 
-    new_cards_in_order: list[CardRecord] = []
+    new_cards_in_order: list[list[CardRecord]] = []
     new_note_cards = 0
     for note in deck.notes:
         record = matched.get(note.guid)
@@ -208,7 +206,19 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             details.append("tags")
         if RETIRED_TAG.casefold() in _folded(record.tags):
             plan.untag.append(record.id)
-            details.append("back in the course")
+            suspended = sum(1 for card in cards if card.is_suspended)
+            details.append(
+                "back in the course"
+                + (f"; unsuspend its {plural(suspended, 'card')} in Anki" if suspended else "")
+            )
+        gone = [
+            card.id
+            for card in cards
+            if card.ord + 1 in note.removed_clozes and not card.is_suspended
+        ]
+        if gone:
+            plan.suspend += gone
+            details.append(f"suspend {plural(len(gone), 'card')} of a removed blank")
         for card in cards:
             if card.deck == note.deck:
                 continue
@@ -221,10 +231,19 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             )
             if "deck" not in details:
                 details.append("deck")
-        new_cards_in_order += [card for card in cards if card.is_new]
+        new = [card for card in cards if card.is_new and card.ord + 1 not in note.removed_clozes]
+        if new:
+            new_cards_in_order.append(new)
         plan.notes.append(NotePlan(note.key, "updated" if details else "unchanged",
                                    tuple(details)))  # fmt: skip
     _plan_order(plan, new_cards_in_order, new_note_cards)
+    needed = {note.notetype for note in plan.add}
+    for kind, spec in deck.note_types.items():
+        have = anki.note_type(spec.name)
+        if have is None and spec.name in needed:
+            plan.note_types.append((kind, spec, True))
+        elif have is not None and _note_type_differs(have, spec):
+            plan.note_types.append((kind, spec, False))
     return plan
 
 
@@ -271,25 +290,60 @@ def _plan_retired(
     plan.notes.append(NotePlan(note.key, "retired", tuple(details)))
 
 
-def _plan_order(plan: SyncPlan, cards: list[CardRecord], new_note_cards: int) -> None:
-    """New cards at consecutive positions from the course's first one, in learning order
-    (``cards`` come in note order, each note's cards by ordinal)."""
-    plan.reposition = [card.id for card in cards]
-    plan.reposition_start = min((card.due for card in cards), default=0)
-    moving = sum(1 for index, card in enumerate(cards) if card.due != plan.reposition_start + index)
-    plan.reposition_count = moving + new_note_cards if moving or new_note_cards else 0
+def _plan_order(plan: SyncPlan, notes: list[list[CardRecord]], new_note_cards: int) -> None:
+    """The new cards' positions in learning order, as the deck gives them: one position per
+    note (siblings share it, as in the ``.apkg``), from the course's first new card on.
+
+    ``notes`` holds each note's new cards, notes in learning order. Cards already in that
+    order (positions rising from note to note) stay where they are.
+    """
+    cards = [card for group in notes for card in group]
+    start = min((card.due for card in cards), default=0)
+    plan.reposition = {card.id: start + index for index, group in enumerate(notes)
+                       for card in group}  # fmt: skip
+    in_order = all(
+        a.due < b.due or (a.due == b.due and a.note_id == b.note_id)
+        for a, b in itertools.pairwise(cards)
+    )
+    moving = 0 if in_order else sum(1 for c in cards if c.due != plan.reposition[c.id])
+    plan.reposition_count = moving + new_note_cards
+
+
+def _reposition(anki: StudentAnki, plan: SyncPlan, cards: dict[int, int]) -> None:
+    """Move the cards whose position differs, one call per run of consecutive positions."""
+    wanted = [(position, card_id) for card_id, position in plan.reposition.items()
+              if cards.get(card_id) != position]  # fmt: skip
+    run: list[int] = []
+    first = previous = 0
+    for position, card_id in sorted(wanted):
+        if run and position != previous + 1:
+            anki.reposition_new(run, first)
+            run = []
+        if not run:
+            first = position
+        run.append(card_id)
+        previous = position
+    if run:
+        anki.reposition_new(run, first)
 
 
 def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
     """Do what ``plan`` says, after Anki's own backup of the collection."""
     anki.backup()
-    for _, spec, _ in plan.note_types:
-        anki.put_note_type(spec)
-    wanted = {name for note in plan.add for name in deck.media if _uses(note, name)}
-    wanted |= {name for _, fields in plan.update for name in deck.media if _uses(fields, name)}
-    for name in sorted(wanted):
+    importer = anki.import_package if isinstance(anki, ImportsPackages) else None
+    for _, spec, added in plan.note_types:
+        if not (added and importer is not None):  # the importer adds them with their ids
+            anki.put_note_type(spec)
+    for name in sorted({name for _, fields in plan.update for name in deck.media_used(fields)}):
         anki.store_media(name, deck.media_data(name))
-    if plan.add:
+    if plan.add and importer is not None:
+        with tempfile.TemporaryDirectory(prefix="flashgen-sync-") as folder:
+            package = Path(folder) / "new-notes.apkg"
+            deck.write_package({note.guid for note in plan.add}, package)
+            importer(package)
+    elif plan.add:  # a transport without Anki's importer: media and notes one by one
+        for name in sorted({name for note in plan.add for name in deck.media_used(note.fields)}):
+            anki.store_media(name, deck.media_data(name))
         anki.add_notes(plan.add)
     for note_id, fields in plan.update:
         anki.update_fields(note_id, fields)
@@ -300,15 +354,14 @@ def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
         anki.set_deck(card_ids, target)
     anki.suspend(plan.suspend)
     anki.delete_notes(plan.delete)
-    # Cards of new notes, and new cards of updated notes, exist only now: order them all.
+    # Cards of new notes, and new cards of updated notes, exist only now: place them too.
     after = make_plan(deck, anki)
+    for target, card_ids in after.move.items():
+        anki.set_deck(card_ids, target)
+    anki.suspend(after.suspend)
     if after.reposition_count:
-        anki.reposition_new(after.reposition, after.reposition_start)
-
-
-def _uses(note: NewNote | dict[str, str], name: str) -> bool:
-    fields = note.fields if isinstance(note, NewNote) else note
-    return any(name in value for value in fields.values())
+        due = {card.id: card.due for card in anki.cards(list(after.reposition))}
+        _reposition(anki, after, due)
 
 
 def run_sync(
@@ -324,13 +377,16 @@ def run_sync(
     from flashgen.student.connect import open_student_anki
 
     try:
-        deck, diag = course_deck(course_dir)
+        deck, diag, others = course_deck(course_dir)
     except CourseError as error:
         echo(error.diagnostics.render_text(), err=True)
         echo(f"{course_dir}: {error.diagnostics.summary()}; nothing synced", err=True)
         return 1
     if len(diag):
         echo(diag.render_text(), err=True)
+    if others:
+        echo(f"{course_dir}: {plural(others, 'warning')} about the course itself "
+             "(`flashgen check` lists them)", err=True)  # fmt: skip
     try:
         anki = open_student_anki(collection, anki_connect, allow_remote=allow_remote)
     except AnkiUnavailable as error:

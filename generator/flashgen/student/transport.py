@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 __all__ = [
     "AnkiUnavailable",
     "CardRecord",
+    "ImportsPackages",
     "MemoryState",
     "NewNote",
     "NoteRecord",
@@ -49,6 +51,8 @@ class NoteRecord:
     """A note as the student's collection holds it."""
 
     id: int
+    #: ``""`` where the transport cannot read GUIDs (AnkiConnect): sync then recognises
+    #: flashgen's notes by their ``CardCode`` field.
     guid: str
     notetype: str  #: the note type's name, e.g. ``flashgen-basic (algebra)``
     fields: Mapping[str, str]  #: field name to value, in the note type's order
@@ -108,7 +112,8 @@ class ReviewRecord:
 
 @dataclass(frozen=True)
 class NewNote:
-    """A note to add. The GUID must be kept as given: it is how flashgen finds the note again."""
+    """A note to add. A transport that can set GUIDs keeps this one (it is how a later import of
+    the course's ``.apkg`` updates the note instead of duplicating it)."""
 
     guid: str
     notetype: str
@@ -211,4 +216,18 @@ class StudentAnki(Protocol):
 
     def close(self) -> None:
         """Save and release the collection (a no-op for AnkiConnect)."""
+        ...
+
+
+@runtime_checkable
+class ImportsPackages(Protocol):
+    """A transport that can also run Anki's own importer (the collection file can).
+
+    Sync then adds new notes as an ``.apkg`` of just those notes, which keeps flashgen's GUIDs
+    and note type ids, so that a later import of the course's deck updates them in place;
+    otherwise it adds them through :meth:`StudentAnki.add_notes`.
+    """
+
+    def import_package(self, path: Path) -> None:
+        """Import an ``.apkg`` with Anki's importer and its default options."""
         ...

@@ -4,7 +4,8 @@ The student imports the first build of ``tests/courses/semester``, studies with 
 scheduler, adds tags of their own, flags a card and marks a note. Over the term the course
 becomes ``tests/courses/semester-later`` (chapter 'core' renamed and published with
 ``--rename-decks``, concept 'kv-cache' removed, 'characters' added as a prerequisite of
-'tokens', 'sampling' added, a question reworded). Then sync brings the collection in line.
+'tokens', 'sampling' added, a question reworded, a cloze blank removed). Then sync brings
+the collection in line.
 """
 
 from __future__ import annotations
@@ -121,13 +122,14 @@ def test_the_plan_is_printed_and_a_dry_run_changes_nothing(term, student):
     status, output = sync(term.course, "--collection", str(student))
     assert status == 0
     assert output.splitlines()[0] == (
-        f"sync with collection {student}: 4 new, 6 updated, 4 unchanged, 2 retired notes; "
-        "5 cards to move; 7 new cards to reposition"
+        f"sync with collection {student}: 4 new, 7 updated, 3 unchanged, 2 retired notes; "
+        "5 cards to move; 4 new cards to reposition"
     )
     assert "  new      characters\n" in output and "  new      sampling/temperature\n" in output
     assert "  updated  attention/why-scale (Front, Context, deck)\n" in output
     assert "  updated  tokens (LearnBefore, tags)" not in output  # no tag of the course changed
     assert "  retired  kv-cache (suspend 1 card, tag flashgen::retired)\n" in output
+    assert "  updated  tokens/token-parts (Text, suspend 1 card of a removed blank)\n" in output
     assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output
     assert output.endswith("dry run: nothing changed (--apply does it, after Anki's own backup)\n")
     assert dump(student) == before
@@ -166,6 +168,9 @@ def test_apply_brings_the_collection_in_step_and_keeps_the_students_history(term
         kv = note_of(col, "kv-cache")
         assert {RETIRED_TAG, "my-exam", "marked"} <= set(kv.tags)
         assert all(card.queue == -1 for card in kv.cards())
+        # The removed blank's card suspended; the other blank's card as it was.
+        parts = {card.ord: card for card in note_of(col, "tokens", "token-parts").cards()}
+        assert parts[1].queue == -1 and parts[0].id in reviewed
         # New notes in their concept's deck.
         characters = note_of(col, "characters")
         assert characters is not None and "my-exam" not in characters.tags
@@ -328,6 +333,11 @@ def test_a_new_students_collection_gets_what_the_deck_gives(term, tmp_path, monk
     try:
         active = {g: v for g, v in notes(imported).items() if RETIRED_TAG not in v[2]}
         assert notes(synced) == active and len(active) == 14
+        # flashgen's note type ids too, so that a later import updates these notes in place.
+        ours = {m.name: m.id for m in imported.models.all_names_and_ids() if COURSE_ID in m.name}
+        assert {
+            m.name: m.id for m in synced.models.all_names_and_ids() if COURSE_ID in m.name
+        } == ours
         new = sorted(synced.find_cards("is:new"), key=lambda cid: synced.get_card(cid).due)
         first = synced.get_card(new[0]).note()
         assert first.guid == guid("characters")
@@ -368,3 +378,107 @@ def test_help_shows_examples():
     status, output = sync(Path("."), "--help")
     assert status == 0
     assert 'flashgen sync cards --collection "User 1" --apply' in output
+
+
+def test_a_changed_style_updates_the_courses_note_types_only(term, student, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    (course / "templates" / "anki").mkdir(parents=True)
+    style = ".card { font-family: serif; } /* the course's new look */\n"
+    (course / "templates" / "anki" / "style.css").write_text(style)
+    col = Collection(str(student))
+    basic_css = col.models.by_name("Basic")["css"]
+    col.close()
+    status, output = sync(course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  notetype basic: templates or style changed\n" in output
+    col = Collection(str(student))
+    try:
+        ours = [m for m in col.models.all() if m["name"].endswith(f"({COURSE_ID})")]
+        assert len(ours) == 5 and all(m["css"] == style for m in ours)
+        assert col.models.by_name("Basic")["css"] == basic_css
+    finally:
+        col.close()
+    status, output = sync(course, "--collection", str(student))
+    assert "nothing to do" in output
+
+
+def test_a_retitled_chapter_keeps_its_published_deck_and_says_where(term, student, tmp_path):
+    """Sync follows the ledger as the build does: a new chapter title without
+    `build --rename-decks` keeps the published deck, with the build's warning at the title."""
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    course_yaml = course / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text().replace("Central Ideas", "Central Ideas II"))
+    status, output = sync(course, "--collection", str(student))
+    assert status == 0
+    line = next(
+        n for n, text in enumerate(course_yaml.read_text().splitlines(), 1) if " II" in text
+    )
+    assert (
+        f"{course_yaml}:{line}:12: warning: the title (or number) of chapter 'core' changed"
+        in output
+    )
+    assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output
+
+
+def test_a_concept_back_in_the_course_loses_the_retired_tag_only(term, student, tmp_path):
+    status, _ = sync(term.course, "--collection", str(student), "--apply")
+    assert status == 0
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    shutil.copy(COURSES / "semester" / "advanced" / "kv-cache.yaml", course / "advanced")
+    status, output = sync(course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  updated  kv-cache (back in the course; unsuspend its 1 card in Anki)\n" in output
+    col = Collection(str(student))
+    try:
+        kv = note_of(col, "kv-cache")
+        assert RETIRED_TAG not in kv.tags and {"my-exam", "marked"} <= set(kv.tags)
+    finally:
+        col.close()
+
+
+def test_a_question_of_another_type_is_skipped_and_says_why(term, student, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    attention = course / "core" / "attention.yaml"
+    attention.write_text(
+        attention.read_text().replace(
+            "    type: true-false\n    statement: The attention weights of one query sum to one.\n"
+            "    answer: true\n",
+            "    type: basic\n    front: What do the attention weights of one query sum to?\n"
+            "    back: One.\n",
+        )
+    )
+    status, output = sync(course, "--collection", str(student))
+    assert status == 0
+    assert "2 retired notes (1 skipped)" in output.splitlines()[0]
+    assert (
+        "  skipped  attention/weights-sum (note type 'flashgen-true-false (semester-demo)' in "
+        "the collection, 'flashgen-basic (semester-demo)' in the course)\n"
+    ) in output
+
+
+def test_a_fresh_import_of_the_deck_is_already_in_step(term, tmp_path, monkeypatch):
+    """The deck's own positions (one per note, siblings sharing it) are the learning order:
+    nothing to reposition; only what a deck cannot do (suspend) is left."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(LATER))
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    (deck,) = build(course, tmp_path / "out", only=("apkg",)).written
+    (tmp_path / "profile").mkdir()
+    path = tmp_path / "profile" / "collection.anki2"
+    col = Collection(str(path))
+    import_apkg(col, deck)
+    siblings = col.find_cards(f"nid:{note_of(col, 'tokens', 'token-parts').id}")
+    col.close()
+    assert len(siblings) == 2  # the removed blank's card comes with the deck
+    status, output = sync(course, "--collection", str(path))
+    assert status == 0
+    assert output.splitlines()[1:] == [  # no card repositioned
+        "  updated  tokens/token-parts (suspend 1 card of a removed blank)",
+        "  retired  kv-cache (suspend 1 card)",  # the deck carries retired notes too
+        "  retired  kv-cache/cache-contents (suspend 1 card)",
+        "dry run: nothing changed (--apply does it, after Anki's own backup)",
+    ]
