@@ -316,6 +316,12 @@ def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> Non
     flag_value="http://127.0.0.1:8765",
     help="Talk to the running Anki through the AnkiConnect add-on (alone: http://127.0.0.1:8765).",
 )
+@click.option(
+    "--anki-connect-remote",
+    is_flag=True,
+    help="Allow an --anki-connect URL on another computer (whoever reaches AnkiConnect's port "
+    "controls the whole collection; by default only this computer is asked).",
+)
 @click.option("--apply", is_flag=True, help="Do it (after Anki's own backup); default: dry run.")
 @click.option(
     "--delete-retired",
@@ -326,6 +332,7 @@ def sync(
     course_dir: Path | None,
     collection: str | None,
     anki_connect: str | None,
+    anki_connect_remote: bool,
     apply: bool,
     delete_retired: bool,
 ) -> None:
@@ -360,8 +367,11 @@ def sync(
         raise click.UsageError(
             "say which Anki: --collection PATH|PROFILE (Anki closed) or --anki-connect (Anki open)"
         )
+    if anki_connect_remote and anki_connect is None:
+        raise click.UsageError("--anki-connect-remote goes with --anki-connect URL")
     course_dir, _ = course_for(course_dir)
-    sys.exit(run_sync(course_dir, collection, anki_connect, apply, delete_retired, click.echo))
+    sys.exit(run_sync(course_dir, collection, anki_connect, apply, delete_retired, click.echo,
+                      anki_connect_remote))  # fmt: skip
 
 
 @main.command()
@@ -380,6 +390,12 @@ def sync(
     is_flag=False,
     flag_value="http://127.0.0.1:8765",
     help="Read the running Anki through AnkiConnect (alone: http://127.0.0.1:8765).",
+)
+@click.option(
+    "--anki-connect-remote",
+    is_flag=True,
+    help="Allow an --anki-connect URL on another computer (whoever reaches AnkiConnect's port "
+    "controls the whole collection; by default only this computer is asked).",
 )
 @click.option(
     "--from-json",
@@ -405,6 +421,7 @@ def progress(
     paths: tuple[Path, ...],
     collection: str | None,
     anki_connect: str | None,
+    anki_connect_remote: bool,
     from_json: bool,
     output_format: str,
     html_file: Path | None,
@@ -439,6 +456,8 @@ def progress(
             "say whose progress: --collection PATH|PROFILE (Anki closed), --anki-connect "
             "(Anki open) or --from-json FILE... (students' exported files)"
         )
+    if anki_connect_remote and anki_connect is None:
+        raise click.UsageError("--anki-connect-remote goes with --anki-connect URL")
     if from_json:
         if html_file is not None:
             raise click.UsageError("--html draws one student's map; not with --from-json")
@@ -454,7 +473,7 @@ def progress(
         raise click.UsageError(f"one course folder, not {len(paths)} paths")
     course_dir, _ = course_for(paths[0] if paths else None)
     sys.exit(run_student(course_dir, collection, anki_connect, output_format, html_file,
-                         output_file, click.echo))  # fmt: skip
+                         output_file, click.echo, anki_connect_remote))  # fmt: skip
 
 
 #: Exit status when the preview extra (anki, watchfiles) is not installed.
