@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import typst
 
-from flashgen.course.checks import load_course
 from flashgen.diagnostics import Diagnostics
 from flashgen.outputs.pdf import FORMULA_CACHE
+from flashgen.pipeline.load import load_course
 from flashgen.render import formulas
 from flashgen.render.formula_worker import tokens
 from flashgen.render.formulas import Checked, check_formulas

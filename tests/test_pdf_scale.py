@@ -11,11 +11,11 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from flashgen.course.checks import load_course
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from test_pdf import flat, runs, squash
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
