@@ -226,7 +226,9 @@ def write_pdfs(
     :meth:`PdfStep.write`, after the deck)."""
     memo = loaded.memo
     record = _record_key("pdf", output_dir)
-    pdf_key = digest(key.value, "pdf", paper, card_size)
+    from flashgen.outputs.pdf import split_limit
+
+    pdf_key = digest(key.value, "pdf", paper, card_size, str(split_limit()))
     step = PdfStep(loaded, output_dir, record, pdf_key)
     found, previous = memo.get("output", record)
     if found and previous[0] == pdf_key and previous[1]:
