@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from flashgen.diagnostics import Location
 
 
-def _pickled_by_fields(cls: type) -> type:
+def pickled_by_fields(cls: type) -> type:
     """Pickle a frozen, slotted dataclass as its class and field values: the dataclass
     default (a ``__setstate__`` that looks up the fields on every call) costs several times
     more, and the pipeline's memo unpickles every concept of a course on each run."""
@@ -27,7 +27,7 @@ def _pickled_by_fields(cls: type) -> type:
     return cls
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Chapter:
     id: str
@@ -55,7 +55,7 @@ class Question:
         return _where(self.field_locations, self.location, key, offset, index)
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class MultipleChoice(Question):
     kind: ClassVar[str] = "multiple-choice"
@@ -68,7 +68,7 @@ class MultipleChoice(Question):
         return self.correct + self.distractors
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TrueFalse(Question):
     kind: ClassVar[str] = "true-false"
@@ -76,7 +76,7 @@ class TrueFalse(Question):
     answer: bool
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Basic(Question):
     kind: ClassVar[str] = "basic"
@@ -84,7 +84,7 @@ class Basic(Question):
     back: str
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Cloze(Question):
     kind: ClassVar[str] = "cloze"
@@ -110,7 +110,7 @@ QUESTION_KINDS: dict[str, type[Question]] = {
 }
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A concept id written in a concept file, with where it was written (for diagnostics)."""
@@ -119,7 +119,7 @@ class Reference:
     location: Location
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Concept:
     id: str

@@ -101,7 +101,7 @@ def build(
             raise CourseError(loaded.diagnostics)
         rendered = render(loaded)
         key = InputKey.of(loaded, rendered, timestamp if reproducible() else None)
-        result = BuildResult(diagnostics=loaded.diagnostics, study=rendered.study, memo=loaded.memo)
+        result = BuildResult(diagnostics=loaded.diagnostics, memo=loaded.memo, rendered=rendered)
         # PDFs are typeset (in memory) before anything is written, so that a template error
         # still leaves every output untouched.
         pdfs = None

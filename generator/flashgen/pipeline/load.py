@@ -28,7 +28,7 @@ from flashgen.atomic import tie_to_build
 from flashgen.course.checks import check_links
 from flashgen.course.coursefiles import CourseFileError, read_regular_file
 from flashgen.course.loader import MAX_FILE_BYTES
-from flashgen.course.model import Concept, Course
+from flashgen.course.model import Concept, Course, pickled_by_fields
 from flashgen.course.quality import concept_record
 from flashgen.course.quality import report as report_quality
 from flashgen.course.reader import (
@@ -50,6 +50,7 @@ PARALLEL_MIN_FILES = 400
 CHUNK = 200
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FileEntry:
     """One concept file read and checked on its own: the ``"concept"`` memo entry."""

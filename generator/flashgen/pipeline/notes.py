@@ -8,7 +8,7 @@ time, with the renderer that collects the deck's media files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from pathlib import Path
 
 import jinja2
@@ -24,48 +24,64 @@ from flashgen.render.markdown import HtmlRenderer
 from flashgen.render.templates import template_environment, template_error
 
 
-@dataclass
 class Rendered:
-    """The course as study cards, with every concept's rendered note fields."""
+    """The course as study cards, with every concept's rendered note fields, each made on
+    first use: an output that is up to date needs neither (only the media, for its key)."""
 
-    study: StudySet
-    notes: dict[str, ConceptNotes]
-    #: The renderer of the concepts that name images: it holds the deck's media files.
-    html: HtmlRenderer
+    def __init__(self, loaded: Loaded):
+        course = loaded.course
+        assert course is not None
+        self.course = course
+        self._loaded = loaded
+        #: The renderer of the concepts that name images: it holds the deck's media files.
+        self.html = HtmlRenderer(course.root)
+        self._with_images: dict[str, ConceptNotes] = {}
+        images = {source.path for source in loaded.sources if source.names_images}
+        for concept in course.concepts:
+            if concept.path in images and concept.id not in self._with_images:
+                self._with_images[concept.id] = render_concept(concept, course.id, self.html)
 
     @property
     def media(self) -> dict[str, Path]:
         return self.html.media
 
+    @functools.cached_property
+    def study(self) -> StudySet:
+        return study_cards(self.course)
+
+    @functools.cached_property
+    def notes(self) -> dict[str, ConceptNotes]:
+        """Each concept's rendered fields, by concept id (the first of a duplicated id)."""
+        course, memo = self.course, self._loaded.memo
+        digests = {source.path: source.digest for source in self._loaded.sources}
+        notes: dict[str, ConceptNotes] = {}
+        for concept in course.concepts:
+            if concept.id in notes:
+                continue
+            if concept.id in self._with_images:
+                notes[concept.id] = self._with_images[concept.id]
+                continue
+            file_digest = digests.get(concept.path, "")
+            if not file_digest:
+                notes[concept.id] = render_concept(concept, course.id, self.html)
+                continue
+            key = digest("notes", course.id, str(concept.path), file_digest)
+            notes[concept.id] = memo.memo("notes", key, _renderer(concept, course.id, course.root))
+        return notes
+
     def package(self, course_dir: Path) -> AnkiPackage:
         """The deck as assembled from the rendered notes (before the ledger is applied)."""
-        course = self.study.course
         try:
-            models = build_note_types(template_environment(course_dir), course.id)
+            models = build_note_types(template_environment(course_dir), self.course.id)
         except jinja2.TemplateError as error:
             raise CourseError(template_error(error)) from None
         study = self.study
-        return assemble(course, study.order, self.notes, study.learn_after, models, self.html)
+        return assemble(self.course, study.order, self.notes, study.learn_after, models, self.html)
 
 
 def render(loaded: Loaded) -> Rendered:
-    """Study cards and rendered notes of a loaded course without errors."""
-    course = loaded.course
-    assert course is not None
-    memo = loaded.memo
-    sources = {source.path: source for source in loaded.sources}
-    html = HtmlRenderer(course.root)
-    notes: dict[str, ConceptNotes] = {}
-    for concept in course.concepts:
-        if concept.id in notes:
-            continue
-        source = sources.get(concept.path)
-        if source is None or source.names_images or not source.digest:
-            notes[concept.id] = render_concept(concept, course.id, html)
-            continue
-        key = digest("notes", course.id, str(concept.path), source.digest)
-        notes[concept.id] = memo.memo("notes", key, _renderer(concept, course.id, course.root))
-    return Rendered(study_cards(course), notes, html)
+    """The render stage of a loaded course without errors (see :class:`Rendered`)."""
+    return Rendered(loaded)
 
 
 def _renderer(concept: Concept, course_id: str, root: Path):  # type: ignore[no-untyped-def]

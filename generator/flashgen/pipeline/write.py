@@ -45,7 +45,6 @@ class BuildResult:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     #: Those of ``written`` that were already up to date and left untouched.
     unchanged: list[Path] = field(default_factory=list)
-    study: StudySet | None = None
     #: What a student's re-import of the deck does (``None``: no deck built or it was up to
     #: date).
     changes: Changes | None = None
@@ -53,6 +52,12 @@ class BuildResult:
     ledger: Path | None = None
     #: The memo the build ran through (its counters say what was reused).
     memo: Memo | None = None
+    #: The rendered course (its study cards are made on first use).
+    rendered: Rendered | None = None
+
+    @property
+    def study(self) -> StudySet | None:
+        return None if self.rendered is None else self.rendered.study
 
 
 @dataclass(frozen=True)
