@@ -2,7 +2,7 @@
 
 ``check`` stops after the checks, ``diff`` after rendering the deck, ``build`` writes the deck
 and the PDFs, ``preview`` builds a deck to show; ``sync`` and ``progress`` ask
-:func:`published_deck` for the notes a build would publish. Every stage's results come from
+:func:`published_package` for the notes a build would publish. Every stage's results come from
 one memo (:mod:`flashgen.pipeline.cache`), so a command after another reuses what did not
 change, and an output whose inputs did not change and whose file is intact is left untouched.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,12 +21,14 @@ from flashgen.diagnostics import CourseError, Diagnostics, Location
 from flashgen.outputs.folder import check_output_folder, record_written
 from flashgen.pipeline.cache import Memo
 from flashgen.pipeline.load import Loaded, load
-from flashgen.pipeline.notes import Rendered, render
+from flashgen.pipeline.notes import render
 from flashgen.pipeline.template_checks import check_templates
 from flashgen.pipeline.write import BuildResult, InputKey, write_deck, write_pdfs
 
 if TYPE_CHECKING:
-    from flashgen.outputs.ledger import Changes, Prepared
+    from flashgen.outputs.apkg import AnkiPackage
+    from flashgen.outputs.cards import StudySet
+    from flashgen.outputs.ledger import Changes, Publication
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
@@ -125,28 +128,50 @@ def build(
     return result
 
 
-def published_deck(
+@dataclass
+class PublishedPackage:
+    """The deck the next build publishes, in memory: the ledger applied, nothing written."""
+
+    study: StudySet
+    package: AnkiPackage
+    publication: Publication
+    media: dict[str, Path]
+    diagnostics: Diagnostics
+    #: The memo it was made through (its counters say what was reused).
+    memo: Memo | None = None
+
+
+def published_package(
     course_dir: Path, rename_decks: bool = False, memo: Memo | None = None
-) -> tuple[Prepared, Rendered, Loaded]:
-    """The notes the next build publishes, with the ledger applied, writing nothing: for
-    ``diff`` and for ``sync`` and ``progress``. Raises :class:`CourseError` on errors."""
+) -> PublishedPackage:
+    """The course's package as the next ``flashgen build`` writes it, with the publication
+    ledger applied (read only): ``flashgen diff`` and ``flashgen sync`` start from this.
+    Raises :class:`CourseError` when the course or its ledger has errors."""
     from flashgen.outputs.ledger import prepare
 
     timestamp = build_timestamp()
     loaded = load(course_dir, memo=memo)
-    if loaded.course is None or loaded.diagnostics.has_errors:
+    course = loaded.course
+    if course is None or loaded.diagnostics.has_errors:
         loaded.memo.save()
         raise CourseError(loaded.diagnostics)
     rendered = render(loaded)
     package = rendered.package(course_dir)
-    prepared = prepare(package, loaded.course, course_dir, timestamp, rename_decks, announce=False)
+    prepared = prepare(package, course, course_dir, timestamp, rename_decks, announce=False)
     loaded.diagnostics.extend(prepared.publication.diagnostics)
     loaded.memo.save()
-    return prepared, rendered, loaded
+    return PublishedPackage(
+        rendered.study,
+        package,
+        prepared.publication,
+        rendered.media,
+        loaded.diagnostics,
+        loaded.memo,
+    )
 
 
 def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnostics]:
     """``flashgen diff``: what importing the next build does to a student who has the last
     published deck, from the course and its ledger; nothing is written."""
-    prepared, _, loaded = published_deck(course_dir, rename_decks)
-    return prepared.publication.changes, loaded.diagnostics
+    published = published_package(course_dir, rename_decks)
+    return published.publication.changes, published.diagnostics

@@ -16,10 +16,11 @@ from click.testing import CliRunner
 from flashgen.cli import main
 from flashgen.outputs.identity import note_guid
 from flashgen.pipeline import cache, load
-from flashgen.pipeline.build import build, check, published_deck
+from flashgen.pipeline.build import build, check, published_package
 from flashgen.pipeline.load import load_course
+from support import TESTS
 
-HERE = Path(__file__).parent
+HERE = TESTS
 DECK_COURSE = HERE / "courses" / "deck"
 ALL_COURSES = [
     HERE.parent / "cards",
@@ -136,7 +137,7 @@ def test_check_build_preview_and_diff_share_one_memo(tmp_path, course, epoch, ca
     assert built.memo.misses["notes"] == 3
     kept = memo_files(cache_dir)
     assert check(course).memo.misses["notes"] == 0
-    _, _, planned = published_deck(course)
+    planned = published_package(course)
     assert planned.memo.hits["notes"] == 3 and planned.memo.misses["notes"] == 0
     assert planned.memo.hits["concept"] == 3
     if _has_preview():
