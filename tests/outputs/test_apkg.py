@@ -15,6 +15,7 @@ from flashgen.course.graph import prerequisite_map
 from flashgen.diagnostics import CourseError
 from flashgen.outputs.identity import note_guid
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import TESTS
 
 HERE = TESTS

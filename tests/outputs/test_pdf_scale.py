@@ -16,6 +16,7 @@ from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import TESTS
 
 BENCH = TESTS.parent / "bench"
