@@ -97,7 +97,7 @@ def build(
     timestamp = build_timestamp()
     try:
         progress("checking")
-        loaded = load(course_dir, exclude=(output_dir,), memo=memo)
+        loaded = load(course_dir, exclude=(output_dir,), memo=memo, render=True)
         course = loaded.course
         if course is None or loaded.diagnostics.has_errors:
             loaded.memo.save()
@@ -150,7 +150,7 @@ def published_package(
     from flashgen.outputs.ledger import prepare
 
     timestamp = build_timestamp()
-    loaded = load(course_dir, memo=memo)
+    loaded = load(course_dir, memo=memo, render=True)
     course = loaded.course
     if course is None or loaded.diagnostics.has_errors:
         loaded.memo.save()

@@ -89,8 +89,17 @@ class Loaded:
     course_file_digest: str = ""
 
 
-def load(course_dir: Path, exclude: Iterable[Path] = (), memo: Memo | None = None) -> Loaded:
-    """discover → load → model → checks, through ``memo`` (default: the course's own)."""
+def load(
+    course_dir: Path,
+    exclude: Iterable[Path] = (),
+    memo: Memo | None = None,
+    render: bool = False,
+) -> Loaded:
+    """discover → load → model → checks, through ``memo`` (default: the course's own).
+
+    ``render``: the caller will want the notes (:mod:`flashgen.pipeline.notes`), so a file
+    read now also has its notes rendered now, in the same worker process.
+    """
     diag = Diagnostics()
     course_file = find_course_file(course_dir, diag)
     if course_file is None:
@@ -99,7 +108,8 @@ def load(course_dir: Path, exclude: Iterable[Path] = (), memo: Memo | None = Non
     if memo is None:
         memo = Memo.for_course(course_dir, header["id"] if header else "")
     named = find_concept_files_named(course_dir, exclude, diag)
-    sources, entries = _load_files(named, course_dir, memo)
+    course_id = header["id"] if header and render else None
+    sources, entries = _load_files(named, course_dir, memo, course_id)
     result = Loaded(None, diag, memo, course_dir, sources, _file_digest(course_file))
     chapter_ids = {chapter.id for chapter in header["chapters"]} if header else set()
     concepts, unreadable = [], set()
@@ -169,8 +179,13 @@ def _concept_key(path: Path, file_digest: str) -> bytes:
     return digest("concept", str(path), file_digest)
 
 
+def notes_key(course_id: str, path: Path, file_digest: str) -> bytes:
+    """The memo key of a concept's rendered notes (:mod:`flashgen.pipeline.notes`)."""
+    return digest("notes", course_id, str(path), file_digest)
+
+
 def _load_files(
-    named: list[tuple[str, Path]], root: Path, memo: Memo
+    named: list[tuple[str, Path]], root: Path, memo: Memo, course_id: str | None
 ) -> tuple[list[Source], list[FileEntry]]:
     """Each file's entry: from the memo when its stat (else its content) is unchanged."""
     entries: list[FileEntry | None] = [None] * len(named)
@@ -196,12 +211,15 @@ def _load_files(
         else:
             memo.misses["concept"] += 1
         todo.append((index, data))
-    checked = _check_all([(named[i][1], data) for i, data in todo], root.resolve())
-    for (index, _), pickled in zip(todo, checked, strict=True):
+    checked = _check_all([(named[i][1], data) for i, data in todo], root, course_id)
+    for (index, _), (pickled, notes) in zip(todo, checked, strict=True):
         entry = entries[index] = pickle.loads(pickled)
-        stamp = stamps[index]
+        stamp, path = stamps[index], named[index][1]
         if stamp is not None and not entry.names_images:
-            memo.put_pickled("concept", _concept_key(named[index][1], stamp[1]), pickled)
+            memo.put_pickled("concept", _concept_key(path, stamp[1]), pickled)
+            if notes is not None and course_id is not None:
+                memo.misses["notes"] += 1
+                memo.put_pickled("notes", notes_key(course_id, path, stamp[1]), notes)
     sources = []
     for (name, path), stamp, entry in zip(named, stamps, entries, strict=True):
         assert entry is not None
@@ -211,23 +229,45 @@ def _load_files(
     return sources, entries  # type: ignore[return-value]
 
 
-def _check_some(root: str, files: Sequence[tuple[str, bytes | None]]) -> list[bytes]:
+def _check_some(
+    root: str, course_id: str | None, files: Sequence[tuple[str, bytes | None]]
+) -> list[tuple[bytes, bytes | None]]:
+    """Files checked (and rendered, given the course id), pickled: a worker's part."""
     base = Path(root)
-    return [
-        pickle.dumps(check_file(Path(path), data, base), pickle.HIGHEST_PROTOCOL)
-        for path, data in files
-    ]
+    resolved = base.resolve()
+    done = []
+    for name, data in files:
+        entry = check_file(Path(name), data, resolved)
+        notes = None
+        if course_id is not None and _renderable(entry):
+            from flashgen.outputs.apkg import render_concept
+            from flashgen.render.markdown import HtmlRenderer
+
+            rendered = render_concept(entry.concept, course_id, HtmlRenderer(base))  # type: ignore[arg-type]
+            notes = pickle.dumps(rendered, pickle.HIGHEST_PROTOCOL)
+        done.append((pickle.dumps(entry, pickle.HIGHEST_PROTOCOL), notes))
+    return done
 
 
-def _check_all(files: list[tuple[Path, bytes | None]], root: Path) -> list[bytes]:
-    """Each file checked (in order), pickled; in two processes when there are many (Linux)."""
+def _renderable(entry: FileEntry) -> bool:
+    """Whether a file's notes are rendered as it is read: a concept without errors that
+    names no images (those are rendered with the deck's media, every time)."""
+    if entry.concept is None or entry.names_images:
+        return False
+    return not any(item.severity == "error" for item in entry.diagnostics)
+
+
+def _check_all(
+    files: list[tuple[Path, bytes | None]], root: Path, course_id: str | None
+) -> list[tuple[bytes, bytes | None]]:
+    """Each file checked (in order); in two processes when there are many (Linux)."""
     named = [(str(path), data) for path, data in files]
     if len(files) < PARALLEL_MIN_FILES or (os.cpu_count() or 1) < 2 or sys.platform != "linux":
-        return _check_some(str(root), named)
+        return _check_some(str(root), course_id, named)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    work = functools.partial(_check_some, str(root))
+    work = functools.partial(_check_some, str(root), course_id)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=2, mp_context=context, initializer=tie_to_build, initargs=(os.getpid(),)

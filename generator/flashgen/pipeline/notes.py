@@ -18,8 +18,7 @@ from flashgen.diagnostics import CourseError
 from flashgen.outputs.apkg import AnkiPackage, ConceptNotes, assemble, render_concept
 from flashgen.outputs.cards import StudySet, study_cards
 from flashgen.outputs.notetypes import build_note_types
-from flashgen.pipeline.cache import digest
-from flashgen.pipeline.load import Loaded
+from flashgen.pipeline.load import Loaded, notes_key
 from flashgen.render.markdown import HtmlRenderer
 from flashgen.render.templates import template_environment, template_error
 
@@ -65,7 +64,7 @@ class Rendered:
             if not file_digest:
                 notes[concept.id] = render_concept(concept, course.id, self.html)
                 continue
-            key = digest("notes", course.id, str(concept.path), file_digest)
+            key = notes_key(course.id, concept.path, file_digest)
             notes[concept.id] = memo.memo("notes", key, _renderer(concept, course.id, course.root))
         return notes
 
