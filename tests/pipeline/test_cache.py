@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
+from flashgen.outputs.folder import record_written, written_before
 from flashgen.outputs.identity import note_guid
 from flashgen.pipeline import cache, load
 from flashgen.pipeline.build import build, check, published_package
@@ -286,6 +287,26 @@ def test_a_file_rewritten_with_the_same_size_and_time_is_read_again(tmp_path, co
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert deck(course, out).unchanged == []
     assert any("Atention" in fields for _, fields, _ in notes(target))
+
+
+def test_the_build_cache_an_earlier_flashgen_kept_in_the_output_folder_is_removed(
+    tmp_path, course, epoch
+):
+    out = tmp_path / "out"
+    deck(course, out)
+    (out / ".cache" / "0123").mkdir(parents=True)
+    (out / ".cache" / "0123" / "index").write_bytes(b"old")
+    record_written(out, [".cache"])
+    deck(course, out)
+    assert not (out / ".cache").exists() and ".cache" not in written_before(out)
+
+
+def test_a_cache_folder_of_the_user_s_own_is_kept(tmp_path, course, epoch):
+    out = tmp_path / "out"
+    deck(course, out)
+    (out / ".cache").mkdir()
+    deck(course, out)
+    assert (out / ".cache").is_dir()
 
 
 def test_a_course_with_errors_writes_nothing_into_the_output_folder(tmp_path, course, epoch):

@@ -23,7 +23,13 @@ from flashgen.pipeline.cache import Memo
 from flashgen.pipeline.load import Loaded, load
 from flashgen.pipeline.notes import render
 from flashgen.pipeline.template_checks import check_templates
-from flashgen.pipeline.write import BuildResult, InputKey, write_deck, write_pdfs
+from flashgen.pipeline.write import (
+    BuildResult,
+    InputKey,
+    remove_old_cache,
+    write_deck,
+    write_pdfs,
+)
 
 if TYPE_CHECKING:
     from flashgen.outputs.apkg import AnkiPackage
@@ -124,6 +130,7 @@ def build(
         diag.error(Location(error.path), error.message)
         raise CourseError(diag) from None
     loaded.memo.save()
+    remove_old_cache(output_dir)
     record_written(output_dir, [path.name for path in result.written])
     return result
 

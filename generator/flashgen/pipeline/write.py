@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,17 @@ def file_digest(path: Path) -> str:
         return hashlib.sha256(read_regular_file(path, MAX_FILE_BYTES, "file")).hexdigest()
     except CourseFileError:
         return ""
+
+
+#: Where flashgen kept its build cache before the pipeline's memo: inside the output folder.
+OLD_CACHE_DIR = ".cache"
+
+
+def remove_old_cache(output_dir: Path) -> None:
+    """Delete an earlier flashgen's build cache from ``output_dir`` when the folder's marker
+    says flashgen wrote it (the memo now lives in the cache folder)."""
+    if OLD_CACHE_DIR in written_before(output_dir):
+        shutil.rmtree(output_dir / OLD_CACHE_DIR, ignore_errors=True)
 
 
 def _record_key(kind: str, target: Path) -> bytes:
