@@ -118,6 +118,8 @@ class Memo:
         self.misses: Counter[str] = Counter()
         self._stored: dict[str, dict[bytes, bytes]] = {}
         self._used: dict[str, set[bytes]] = {}
+        #: Keys stored by this run: asking for them again is not a reuse.
+        self._fresh: set[tuple[str, bytes]] = set()
         self._changed: set[str] = set()
 
     @classmethod
@@ -140,7 +142,8 @@ class Memo:
                 del table[key]
                 self._changed.add(kind)
             else:
-                self.hits[kind] += 1
+                if (kind, key) not in self._fresh:
+                    self.hits[kind] += 1
                 self._used[kind].add(key)
                 return True, value
         self.misses[kind] += 1
@@ -156,6 +159,7 @@ class Memo:
             table[key] = data
             self._changed.add(kind)
         self._used[kind].add(key)
+        self._fresh.add((kind, key))
 
     def memo(self, kind: str, key: bytes, compute: Callable[[], T]) -> T:
         """The stored result for ``key``, else ``compute()``'s, stored."""
