@@ -21,7 +21,6 @@ from flashgen.diagnostics import CourseError, Diagnostics, Location
 from flashgen.outputs.folder import check_output_folder, record_written
 from flashgen.pipeline.cache import Memo
 from flashgen.pipeline.load import Loaded, load
-from flashgen.pipeline.notes import render
 from flashgen.pipeline.template_checks import check_templates
 from flashgen.pipeline.write import (
     BuildResult,
@@ -108,6 +107,8 @@ def build(
         if course is None or loaded.diagnostics.has_errors:
             loaded.memo.save()
             raise CourseError(loaded.diagnostics)
+        from flashgen.pipeline.notes import render  # genanki: once the course is good
+
         rendered = render(loaded)
         key = InputKey.of(loaded, rendered, timestamp if reproducible() else None)
         result = BuildResult(diagnostics=loaded.diagnostics, memo=loaded.memo, rendered=rendered)
@@ -162,6 +163,8 @@ def published_package(
     if course is None or loaded.diagnostics.has_errors:
         loaded.memo.save()
         raise CourseError(loaded.diagnostics)
+    from flashgen.pipeline.notes import render
+
     rendered = render(loaded)
     package = rendered.package(course_dir)
     prepared = prepare(package, course, course_dir, timestamp, rename_decks, announce=False)

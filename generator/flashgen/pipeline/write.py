@@ -31,13 +31,13 @@ from flashgen.diagnostics import Diagnostics
 from flashgen.outputs.folder import written_before
 from flashgen.pipeline.cache import Memo, cache_root, digest
 from flashgen.pipeline.load import Loaded
-from flashgen.pipeline.notes import Rendered
 from flashgen.render.templates import template_dirs
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # notes import genanki: not needed to find that outputs are up to date
     from flashgen.outputs.cards import StudySet
     from flashgen.outputs.ledger import Changes
     from flashgen.outputs.pdf import Pdfs
+    from flashgen.pipeline.notes import Rendered
 
 
 @dataclass
