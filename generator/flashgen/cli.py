@@ -434,7 +434,7 @@ def progress(
     Examples:
       flashgen progress cards --collection              default Anki profile
       flashgen progress cards --collection ~/col.anki2 --html progress.html
-      flashgen progress cards --anki-connect            Anki open, add-on installed
+      flashgen progress cards --anki-connect            Anki open (AnkiConnect)
       flashgen progress cards --collection --format json -o me.json
       flashgen progress cards --from-json class/*.json  class view of shared files
 
