@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flashgen.course.checks import load_course
 from flashgen.diagnostics import CourseError
 from flashgen.outputs.cards import StudySet, study_cards
 from flashgen.outputs.concept_map import text_width
+from flashgen.pipeline.load import load_course
 from flashgen.student.progress import MASTERED, STATES, Progress, assess, read_history
 from flashgen.student.progress_json import iso_time
 
