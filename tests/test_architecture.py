@@ -34,13 +34,12 @@ LONG_MODULES: dict[str, str] = {
     "outputs/ledger.py": "the publication ledger: read, decide, write; to be split (issue 14)",
     "outputs/preview.py": "site writer and live server in one; to be split by issue 14's "
     "preview --serve work",
-    "pipeline/cache.py": "the per-file record cache, to be replaced by issue 14's one cached "
-    "pipeline",
     "render/markdown.py": "markdown-it and the hand-written fast subset side by side; issue 14's "
     "Markdown path decides which stays",
     "render/typst_markup.py": "Markdown to Typst and the formula cache; to be split with the "
     "Markdown path (issue 14)",
-    "cli.py": "one Click command each, 40 lines over: commands to thin (issue 14)",
+    "cli.py": "one Click command each, sync and progress added (issue 13): 730 lines, to thin "
+    "into a package of commands (issue 14)",
     "course/quality/rules.py": "one function per quality rule, 20 lines over",
 }
 
