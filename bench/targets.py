@@ -176,19 +176,26 @@ def edit_summary(course: Path, text: str) -> str:
 FLASHGEN = [sys.executable, "-m", "flashgen"]
 
 
-def bench_build(size: int, rounds: int, work: Path) -> Series:
+def bench_build(size: int, rounds: int, work: Path, keep_recording: bool = False) -> Series:
     """Target (a) and (b): the default build, cold, then unchanged, then one file changed."""
     course, _ = course_of(work, size)
     series = Series()
     dump, out, cache = work / f"typst-{size}", work / f"build-{size}", work / f"cache-{size}"
     floor_out = work / f"floor-{size}"
     build = [*FLASHGEN, "build", str(course), "-o", str(out), "-q"]
-    print(f"  {size:,} concepts: recording what flashgen gives Typst ...", file=sys.stderr)
-    fresh(dump, out, cache)
-    dump.mkdir(parents=True)
-    path = os.pathsep.join(filter(None, [str(HERE / "typst_dump"), os.environ.get("PYTHONPATH")]))
-    recording = environment(cache, FLASHGEN_BENCH_TYPST_DUMP=str(dump), PYTHONPATH=path)
-    measure(build, recording)
+    if keep_recording and any(dump.glob("*/job.json")):
+        print(f"  {size:,} concepts: using the recording in {dump}", file=sys.stderr)
+    else:
+        print(f"  {size:,} concepts: recording what flashgen gives Typst ...", file=sys.stderr)
+        fresh(dump, out, cache)
+        dump.mkdir(parents=True)
+        path = [str(HERE / "typst_dump"), os.environ.get("PYTHONPATH", "")]
+        recording = environment(
+            cache,
+            FLASHGEN_BENCH_TYPST_DUMP=str(dump),
+            PYTHONPATH=os.pathsep.join(filter(None, path)),
+        )
+        measure(build, recording)
     series.counts["recorded_documents"] = [len(list(dump.glob("*/job.json")))]
     floor = [sys.executable, str(HERE / "floor.py"), str(course), str(floor_out)]
     floor += ["--typst", str(dump)]
@@ -440,6 +447,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/flashgen-bench-targets"))
     parser.add_argument("--ankdown", help="path of the ankdown command")
     parser.add_argument("--json", type=Path, help="also write every run here")
+    parser.add_argument(
+        "--keep-recording",
+        action="store_true",
+        help="reuse the Typst documents recorded by an earlier run in --work (the same code)",
+    )
     args = parser.parse_args(argv)
     sizes = dict(QUICK_SIZES if args.quick else SIZES)
     for item in filter(None, (args.sizes or "").split(",")):
@@ -468,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
         rounds[stage] = count
         try:
             if stage == "build":
-                results[stage] = (sizes["build"], bench_build(sizes["build"], count, work))
+                build = bench_build(sizes["build"], count, work, args.keep_recording)
+                results[stage] = (sizes["build"], build)
             elif stage == "preview":
                 results[stage] = (sizes["build"], bench_preview(sizes["build"], count, work))
             elif stage == "apkg":
