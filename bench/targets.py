@@ -39,6 +39,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -111,10 +112,10 @@ class Series:
 
 def measure(command: list[str], env: dict[str, str]) -> Run:
     """Run ``command`` to its end; fail loudly if it fails."""
+    # stderr into a file, not a pipe: a build's warnings can fill a pipe and block it.
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read after the process ends)
     start = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     peak = 0
     done = threading.Event()
 
@@ -131,7 +132,9 @@ def measure(command: list[str], env: dict[str, str]) -> Run:
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read() if process.stderr else ""
+    errors.seek(0)
+    stderr = errors.read()
+    errors.close()
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr[-4000:]}")
     return Run(seconds, peak / 1024, usage.ru_maxrss / 1024)
