@@ -37,6 +37,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -109,10 +110,10 @@ def _tree_rss_kib(pid: int) -> int:
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
     """Run ``command``; its wall time and peak memory (whole process tree)."""
+    # stderr into a file, not a pipe: a build's warnings can fill a pipe and block it.
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read after the process ends)
     start = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     peak = 0
     done = threading.Event()
 
@@ -129,7 +130,9 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read() if process.stderr else ""
+    errors.seek(0)
+    stderr = errors.read()
+    errors.close()
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr}")
     return Sample(seconds, peak / 1024)
