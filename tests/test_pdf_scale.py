@@ -15,6 +15,7 @@ from flashgen.course.checks import load_course
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
+from flashgen.outputs.pdf import workers
 from flashgen.pipeline.build import build
 from test_pdf import flat, runs, squash
 
@@ -160,14 +161,14 @@ def test_split_results_do_not_depend_on_the_workers(course_dir, tmp_path, monkey
         pdfs = pdf.render_pdfs(
             study, course_dir, 0, kinds=("cards",), cache_dir=tmp_path, split_cards=limit
         )
-        assert not pdfs.files and len(pdfs.names()) > 1
+        assert len(pdfs.names()) > 1
         files = {key: pdfs.read(key) for key in pdfs.names()}
         pdfs.close()
         return files
 
     two = render()
-    monkeypatch.setattr(pdf, "WORKERS", 1)
-    monkeypatch.setattr(pdf, "PARTS_PER_WORKER", 3)
+    monkeypatch.setattr(workers, "WORKERS", 1)
+    monkeypatch.setattr(workers, "PARTS_PER_WORKER", 3)
     assert render() == two
 
 

@@ -207,7 +207,7 @@ def build(
       OUTPUT/<course-id>-guide.pdf  study guide: reviewing with a Leitner box,
                                     concept map, concepts in order with their
                                     questions, answer key
-      (over 2,000 cards: -cards-<chapter-id>.pdf and -guide-<chapter-id>.pdf
+      (over 20,000 cards: -cards-<chapter-id>.pdf and -guide-<chapter-id>.pdf
       for each chapter instead; see docs/pdf.md)
 
     Rebuild and re-import after every edit: notes are matched by their ids, so edited
@@ -263,6 +263,8 @@ def build(
                 click.echo(f"{path} is up to date (nothing changed)")
             else:
                 click.echo(f"wrote {path}")
+        for note in result.notes:
+            click.echo(note)
         if result.ledger is not None:
             click.echo(f"wrote {result.ledger} (commit it with the course)")
         if result.changes is not None:

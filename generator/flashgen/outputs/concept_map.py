@@ -28,6 +28,10 @@ from flashgen.course.graph import learning_order, prerequisite_map
 from flashgen.course.model import Concept, Course
 from flashgen.outputs.cards import StudySet
 
+#: Above this many concepts the preview's index and the PDF study guide draw one concept map
+#: per chapter instead of one of the whole course.
+WHOLE_MAP_LIMIT = 150
+
 #: Fonts for the box titles: Latin first, then CJK-capable fallbacks (Noto CJK is what the
 #: project installs; the others cover macOS and Windows viewers).
 FONT_FAMILY = (

@@ -40,7 +40,7 @@ from flashgen.course.coursefiles import size_text
 from flashgen.course.model import Concept
 from flashgen.diagnostics import CourseError, Diagnostics, display_path, plural, printable
 from flashgen.outputs.cards import Card, StudySet
-from flashgen.outputs.concept_map import concept_map_svg
+from flashgen.outputs.concept_map import WHOLE_MAP_LIMIT, concept_map_svg
 from flashgen.outputs.folder import (
     SITE_ENTRIES,
     carry_over_foreign,
@@ -56,8 +56,6 @@ from flashgen.render.templates import default_templates_dir, template_environmen
 
 #: flashgen is installed from its folder (a clone), not from a package index.
 INSTALL_HINT = "in the flashgen folder, pip install '.[preview]'"
-#: Above this many concepts the index draws one concept map per chapter.
-WHOLE_MAP_LIMIT = 150
 LIVE_PREFIX = "/__flashgen__/"
 HOST = "127.0.0.1"
 

@@ -37,6 +37,8 @@ class BuildResult:
     #: What a student's re-import of the deck does (``None``: no deck built or it was up to
     #: date).
     changes: Changes | None = None
+    #: Lines the build says besides what it wrote (a course whose PDFs are split, say).
+    notes: list[str] = field(default_factory=list)
     #: The publication ledger written (``None``: not written, it already said this).
     ledger: Path | None = None
 
@@ -126,7 +128,11 @@ def _build(
     pdfs = None
     if "pdf" in only:
         progress("typesetting PDFs")
-        pdfs = pdf.render_pdfs(study, course_dir, timestamp, paper=paper, card_size=card_size)
+        reproducible = bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())
+        memo = pdf.PdfMemo(output_dir / CACHE_DIR / pdf.MEMO_FILE, output_dir, reproducible)
+        pdfs = pdf.render_pdfs(
+            study, course_dir, timestamp, paper=paper, card_size=card_size, memo=memo
+        )
         diag.extend(pdfs.diagnostics)
     if "apkg" in only:
         progress("writing Anki deck")
@@ -148,12 +154,20 @@ def _build(
         try:
             for key in pdfs.names():
                 target = output_dir / pdf.pdf_name(course, key)
-                with atomic_path(target) as temporary:
-                    pdfs.write(key, temporary)
+                if key in pdfs.kept:
+                    result.unchanged.append(target)
+                else:
+                    with atomic_path(target) as temporary:
+                        pdfs.write(key, temporary)
+                    memo.record(target.name, pdfs.inputs[key], pdfs.overflow[key])
                 result.written.append(target)
                 names.append(target.name)
         finally:
             pdfs.close()
+        if pdfs.parts is not None:
+            result.notes.append(
+                pdf.split_note(course, len(study.cards), pdf.split_limit(), names)
+            )
         # A course that grew past the split limit (or shrank below it) must not leave its
         # PDFs of the other naming behind.
         # Only files flashgen wrote: a user's <id>-guide-annotated.pdf has the same shape.
@@ -161,6 +175,8 @@ def _build(
         for stale in pdf.stale_pdfs(output_dir, course, ("cards", "guide"), names):
             if stale.name in ours:
                 stale.unlink(missing_ok=True)
+                memo.forget(stale.name)
+        memo.save()
     return result
 
 
