@@ -165,9 +165,7 @@ def _build(
         finally:
             pdfs.close()
         if pdfs.parts is not None:
-            result.notes.append(
-                pdf.split_note(course, len(study.cards), pdf.split_limit(), names)
-            )
+            result.notes.append(pdf.split_note(course, len(study.cards), pdf.split_limit(), names))
         # A course that grew past the split limit (or shrank below it) must not leave its
         # PDFs of the other naming behind.
         # Only files flashgen wrote: a user's <id>-guide-annotated.pdf has the same shape.
