@@ -57,6 +57,7 @@ def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
     return (Path(base) if base else Path.home() / ".cache") / "flashgen"
 
+
 #: The only code a formula may hold (tex2typst writes it for ``\\hspace`` and ``\\!``).
 _SAFE_CODE = re.compile(
     r"#(?:none|true|false|left|center|right|start|end)\b|#\d+\b"

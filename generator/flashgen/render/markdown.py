@@ -521,7 +521,7 @@ def plain_text(html: str) -> str:
 #   text, opened after a space or ``(`` and closed before a space, end or ``.,;:!?)``;
 #   `` `code` `` without a space at either end; ``$math$`` following dollarmath's rules.
 #
-# tests/test_fast_markdown.py checks it against the full path on generated text.
+# tests/render/test_fast_markdown.py checks it against the full path on generated text.
 
 _PLAIN = re.compile(r"[^\\`*_~\[\]<&$]+")
 _ORDERED_LIST = re.compile(r"\d{1,9}[.)](?:\s|$)")
