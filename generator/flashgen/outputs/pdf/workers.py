@@ -4,13 +4,12 @@ the build's own process stays small."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import signal
 from pathlib import Path
 from typing import Any
 
+from flashgen.atomic import tie_to_build
 from flashgen.diagnostics import CourseError
 from flashgen.outputs.pdf.typeset import Failure, compile_document, typst_error
 
@@ -91,20 +90,3 @@ def _typeset_task(root: str, kind: str, key: str, spool: str, timestamp: int) ->
         return ("error", text, message, [str(h) for h in getattr(error, "hints", None) or []])
     (Path(spool) / f"{key}.pdf").write_bytes(pdf)
     return ("ok", overflow, measured)
-
-
-def tie_to_build(parent: int) -> None:
-    """A worker process's initializer: tie the worker's life to the build's, so that a killed
-    build leaves no workers behind, and let go of the build's standard output and error, which
-    its caller may be waiting on. (The same as :func:`flashgen.pipeline.cache.tie_to_build`,
-    which the outputs may not import.)"""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the build died before the line above
-        os._exit(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
