@@ -11,7 +11,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -323,8 +323,17 @@ def _require_mapping(value: Any, location: Location, what: str, diag: Diagnostic
     return False
 
 
-def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None, Diagnostics]:
-    """Read and validate every file of the course in ``root``."""
+#: Reads one concept file on its own, as :func:`read_concept_file` does (a memo may stand in).
+ConceptFileReader = Callable[
+    [Path, Diagnostics], tuple[Concept | None, tuple[str, Location] | None]
+]
+
+
+def read_course(
+    root: Path, exclude: Iterable[Path] = (), read_file: ConceptFileReader | None = None
+) -> tuple[Course | None, Diagnostics]:
+    """Read and validate every file of the course in ``root``; ``read_file`` reads one concept
+    file (the preview server passes one that reuses what an unchanged file gave last time)."""
     diag = Diagnostics()
     course_file = find_course_file(root, diag)
     if course_file is None:
@@ -335,8 +344,11 @@ def read_course(root: Path, exclude: Iterable[Path] = ()) -> tuple[Course | None
     chapter_ids = {chapter.id for chapter in chapters}
     concepts = []
     unreadable = set()
+    read = read_file or read_concept_file
     for path in find_concept_files(root, exclude, diag):
-        concept = read_concept(path, diag, chapter_ids if header else None)
+        concept, chapter = read(path, diag)
+        if chapter is not None and header is not None:
+            check_chapter(*chapter, chapter_ids, diag)
         if concept is not None:
             concepts.append(concept)
         else:
@@ -522,13 +534,6 @@ def _is_linked_folder(path: Path, real_root: Path, diag: Diagnostics) -> bool:
             "copy the files into the course instead",
         )
     return True
-
-
-def read_concept(path: Path, diag: Diagnostics, chapter_ids: set[str] | None) -> Concept | None:
-    concept, chapter = read_concept_file(path, diag)
-    if chapter is not None and chapter_ids is not None:
-        check_chapter(*chapter, chapter_ids, diag)
-    return concept
 
 
 def check_chapter(
