@@ -15,8 +15,8 @@ import json
 import time
 from pathlib import Path
 
-from flashgen import formulas
-from flashgen.formula_worker import convert_all
+from flashgen.render import formulas
+from flashgen.render.formula_worker import convert_all
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests/corpora/formulas/wikipedia-formulas.json"
 

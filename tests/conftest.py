@@ -23,8 +23,8 @@ if settings is not None:
         os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
     )
 
-from flashgen.checks import load_course
-from flashgen.model import Course
+from flashgen.course.checks import load_course
+from flashgen.course.model import Course
 from support import write_course
 
 REPOSITORY = Path(__file__).resolve().parent.parent

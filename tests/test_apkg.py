@@ -11,11 +11,11 @@ import pytest
 from anki.collection import Collection
 
 from ankitools import answer_cards, import_apkg, note_by_guid, scheduling
-from flashgen.build import build
-from flashgen.checks import load_course
+from flashgen.course.checks import load_course
+from flashgen.course.graph import prerequisite_map
 from flashgen.diagnostics import CourseError
-from flashgen.graph import prerequisite_map
-from flashgen.identity import note_guid
+from flashgen.outputs.identity import note_guid
+from flashgen.pipeline.build import build
 
 HERE = Path(__file__).parent
 DECK_COURSE = HERE / "courses" / "deck"

@@ -11,10 +11,10 @@ from pathlib import Path
 import genanki
 import pytest
 
-from flashgen import cache
-from flashgen.build import build
-from flashgen.checks import load_course
-from flashgen.identity import note_guid
+from flashgen.course.checks import load_course
+from flashgen.outputs.identity import note_guid
+from flashgen.pipeline import cache
+from flashgen.pipeline.build import build
 
 HERE = Path(__file__).parent
 DECK_COURSE = HERE / "courses" / "deck"
@@ -91,7 +91,7 @@ def test_without_source_date_epoch_an_edit_gives_the_changed_note_a_new_time(
     ledger has for them, so that Anki leaves them (and students' tags) alone."""
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     clock = iter([1_700_000_000, 1_700_000_100, 1_700_000_200])
-    monkeypatch.setattr("flashgen.build.time.time", lambda: next(clock))
+    monkeypatch.setattr("flashgen.pipeline.build.time.time", lambda: next(clock))
     (target,) = deck(course, tmp_path / "out").written
     assert {mod for _, _, mod in notes(target)} == {1_700_000_000}
     assert deck(course, tmp_path / "out").unchanged == [target]  # kept, with its old time

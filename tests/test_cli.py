@@ -251,7 +251,8 @@ def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
 
 
 def test_command_line_pdf_options_match_the_typesetter() -> None:
-    from flashgen import cli, pdf
+    from flashgen import cli
+    from flashgen.outputs import pdf
 
     assert sorted(cli.PAPER_CHOICES) == sorted(pdf.PAPERS)
     assert {name: size.help for name, size in pdf.CARD_SIZES.items()} == cli.CARD_SIZE_CHOICES

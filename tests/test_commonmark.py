@@ -28,9 +28,9 @@ import pytest
 import typst
 
 from flashgen.diagnostics import Location
-from flashgen.markdown import HtmlRenderer, raw_html_pieces, raw_tag_allowed, sanitize
-from flashgen.markup_check import scan
-from flashgen.typst_markup import TypstRenderer
+from flashgen.render.markdown import HtmlRenderer, raw_html_pieces, raw_tag_allowed, sanitize
+from flashgen.render.markup_check import scan
+from flashgen.render.typst_markup import TypstRenderer
 
 CORPUS = Path(__file__).parent / "corpora" / "commonmark" / "spec-0.31.2.json"
 EXAMPLES = json.loads(CORPUS.read_text(encoding="utf-8"))

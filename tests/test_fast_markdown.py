@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flashgen import markdown
-from flashgen.markdown import HtmlRenderer, fast_render
+from flashgen.render import markdown
+from flashgen.render.markdown import HtmlRenderer, fast_render
 
 PIECES = [
     "word", "Word", "x", "42", "1.", "1)", "3.5", " ", " ", "  ", "\n", "\n\n", "\n  ", "*", "**",

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import typst
 
-from flashgen import formulas
-from flashgen.checks import load_course
+from flashgen.course.checks import load_course
 from flashgen.diagnostics import Diagnostics
-from flashgen.formula_worker import tokens
-from flashgen.formulas import Checked, check_formulas
-from flashgen.pdf import FORMULA_CACHE
-from flashgen.typst_markup import load_formula_cache
+from flashgen.outputs.pdf import FORMULA_CACHE
+from flashgen.render import formulas
+from flashgen.render.formula_worker import tokens
+from flashgen.render.formulas import Checked, check_formulas
+from flashgen.render.typst_markup import load_formula_cache
 
 CORPUS = json.loads(
     (Path(__file__).parent / "corpora" / "formulas" / "wikipedia-formulas.json").read_text("utf-8")

@@ -12,13 +12,13 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from flashgen import formula_worker, formulas
-from flashgen.checks import load_course
+from flashgen.course.checks import load_course
 from flashgen.diagnostics import Diagnostics, Location
-from flashgen.formula_worker import MAX_FORMULA_CHARS, convert_all
-from flashgen.formulas import check_formulas, math_only
-from flashgen.markdown import HtmlRenderer, mathjax_refusals
-from flashgen.typst_markup import ResultCache, load_formula_cache
+from flashgen.render import formula_worker, formulas
+from flashgen.render.formula_worker import MAX_FORMULA_CHARS, convert_all
+from flashgen.render.formulas import check_formulas, math_only
+from flashgen.render.markdown import HtmlRenderer, mathjax_refusals
+from flashgen.render.typst_markup import ResultCache, load_formula_cache
 
 COURSES = Path(__file__).parent / "courses"
 MATH_COURSE = COURSES / "math"
@@ -133,7 +133,7 @@ def test_conversion_runs_under_a_cpu_limit() -> None:
         """
         import resource, sys
         resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
-        from flashgen.formula_worker import convert_all
+        from flashgen.render.formula_worker import convert_all
         [(math, problem)] = convert_all(["\\\\sqrt{" * 30 + "x" + "}" * 30])
         print(problem)
         """
@@ -196,8 +196,8 @@ def test_check_reports_each_formula_at_its_own_line_and_column() -> None:
 
 
 def test_pdf_warns_at_the_same_places_and_prints_the_rest(tmp_path) -> None:
-    from flashgen import pdf
-    from flashgen.cards import study_cards
+    from flashgen.outputs import pdf
+    from flashgen.outputs.cards import study_cards
 
     course, _ = load_course(MATH_COURSE)
     assert course is not None

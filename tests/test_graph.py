@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flashgen.graph import find_cycles, learn_after, learning_order, longest_chain
+from flashgen.course.graph import find_cycles, learn_after, learning_order, longest_chain
 from support import concept_yaml as concept
 
 
@@ -38,7 +38,7 @@ def test_learning_order_files_in_folders(make_course) -> None:
 
 
 def test_learning_order_puts_cycles_last_in_file_order(tmp_path) -> None:
-    from flashgen.checks import load_course
+    from flashgen.course.checks import load_course
     from support import write_course
 
     root = write_course(

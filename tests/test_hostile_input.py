@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
-from flashgen.loader import MAX_FILE_BYTES
+from flashgen.course.loader import MAX_FILE_BYTES
 from support import concept_yaml, write_course
 
 

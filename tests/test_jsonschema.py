@@ -1,4 +1,4 @@
-"""The JSON Schema for editors: generated from flashgen.schema, shipped, and in step with it."""
+"""The JSON Schema for editors: generated from course.schema, shipped, and in step with it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from flashgen import jsonschema, schema
+from flashgen.course import jsonschema, schema
+from flashgen.course.loader import load_yaml
+from flashgen.course.reader import COURSE_FILE, id_problem
 from flashgen.diagnostics import Diagnostics
-from flashgen.loader import load_yaml
-from flashgen.reader import COURSE_FILE, id_problem
 from support import SEED_COURSE, VALID_COURSE
 
 validator_module = pytest.importorskip("jsonschema", reason="the jsonschema package is missing")
@@ -35,12 +35,12 @@ def read(path: Path):
 
 
 def test_shipped_schema_files_match_the_key_table() -> None:
-    """Fails when schema.py changes without `python -m flashgen.jsonschema` being rerun."""
+    """Fails when schema.py changes without `python -m flashgen.course.jsonschema` being rerun."""
     for name, text in jsonschema.schema_texts().items():
         shipped = jsonschema.PACKAGED_DIR / name
         assert shipped.read_text(encoding="utf-8") == text, (
             f"{shipped} is out of date: regenerate it with "
-            "`python -c 'from flashgen.jsonschema import *; write_schemas(PACKAGED_DIR)'`"
+            "`python -c 'from flashgen.course.jsonschema import *; write_schemas(PACKAGED_DIR)'`"
         )
 
 

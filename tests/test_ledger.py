@@ -15,10 +15,10 @@ from anki.collection import Collection
 from click.testing import CliRunner
 
 from ankitools import import_apkg
-from flashgen.build import build
 from flashgen.cli import main
 from flashgen.diagnostics import CourseError, Diagnostics
-from flashgen.ledger import LEDGER_NAME, read_ledger
+from flashgen.outputs.ledger import LEDGER_NAME, read_ledger
+from flashgen.pipeline.build import build
 from support import COURSES
 
 SEMESTER = COURSES / "semester"
@@ -330,8 +330,8 @@ def test_a_ledger_that_is_a_link_out_of_the_course_is_refused(course, tmp_path):
 def test_the_seed_course_ships_its_ledger():
     """cards/flashgen.ledger is committed: every note of the seed course is in it (after
     adding questions, run `flashgen build cards` and commit the ledger with them)."""
-    from flashgen.build import plan
-    from flashgen.checks import load_course
+    from flashgen.course.checks import load_course
+    from flashgen.pipeline.build import plan
     from support import SEED_COURSE
 
     course, _ = load_course(SEED_COURSE)

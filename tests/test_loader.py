@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flashgen import loader
+from flashgen.course import loader
+from flashgen.course.loader import YamlList, YamlMap, load_yaml, parse_yaml
 from flashgen.diagnostics import Diagnostics
-from flashgen.loader import YamlList, YamlMap, load_yaml, parse_yaml
 
 FILE = Path("f.yaml")
 
@@ -291,7 +291,7 @@ def test_offset_location_of_a_literal_block_line() -> None:
 
 
 def test_model_where_counts_offsets_in_the_stripped_text() -> None:
-    from flashgen.reader import FieldLocations
+    from flashgen.course.reader import FieldLocations
 
     value, _ = parse("summary: |\n\n  see ![a](b.png)\ncorrect: ['  six x', 7]\n")
     assert isinstance(value, YamlMap)

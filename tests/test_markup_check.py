@@ -1,5 +1,5 @@
 """Special tokens, HTML and images in course text: what students see in every output, and the
-located messages an instructor gets for what the sanitiser changes (flashgen.markup_check)."""
+located messages an instructor gets for what the sanitiser changes (render.markup_check)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 from anki.collection import Collection
 
 from ankitools import import_apkg
-from flashgen.build import build
-from flashgen.markdown import HtmlRenderer
-from flashgen.markup_check import scan
+from flashgen.pipeline.build import build
+from flashgen.render.markdown import HtmlRenderer
+from flashgen.render.markup_check import scan
 from support import COURSES, check, concept_yaml, write_course
 
 SPECIAL = COURSES / "special-tokens"
@@ -211,7 +211,7 @@ import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
 resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
-from flashgen.checks import load_course
+from flashgen.course.checks import load_course
 course, diag = load_course(Path(sys.argv[1]))
 print(len(diag.errors))
 """
@@ -291,7 +291,7 @@ import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
 resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
-from flashgen.build import build
+from flashgen.pipeline.build import build
 result = build(Path(sys.argv[1]), Path(sys.argv[2]), only=("pdf",))
 print(len(result.written))
 """
@@ -363,7 +363,7 @@ def test_html_is_left_out_of_deck_names_with_a_warning(tmp_path: Path) -> None:
 
 def test_a_tag_without_its_partner_is_text_in_every_output() -> None:
     from flashgen.diagnostics import Location
-    from flashgen.typst_markup import TypstRenderer
+    from flashgen.render.typst_markup import TypstRenderer
 
     text = "Use <b> for bold, <i>this</i> is italic, and </span> closes nothing."
     html = HtmlRenderer(Path(".")).render(text, Path("."))
@@ -375,7 +375,7 @@ def test_a_tag_without_its_partner_is_text_in_every_output() -> None:
 
 
 def test_tokens_are_text_in_the_preview(tmp_path: Path) -> None:
-    from flashgen import preview
+    from flashgen.outputs import preview
 
     site = tmp_path / "site"
     with pytest.MonkeyPatch.context() as patch:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
-from flashgen.outputs import MARKER
+from flashgen.outputs.folder import MARKER
 
 DECK_COURSE = Path(__file__).parent / "courses" / "deck"
 

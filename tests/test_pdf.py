@@ -14,16 +14,16 @@ import pypdf
 import pytest
 from click.testing import CliRunner
 
-from flashgen import concept_map, pdf
-from flashgen.build import build
-from flashgen.cards import study_cards
-from flashgen.checks import load_course
 from flashgen.cli import main
+from flashgen.course.checks import load_course
+from flashgen.course.graph import prerequisite_map
+from flashgen.course.model import MultipleChoice, TrueFalse
 from flashgen.diagnostics import CourseError
-from flashgen.graph import prerequisite_map
-from flashgen.model import MultipleChoice, TrueFalse
-from flashgen.outputs import MARKER
-from flashgen.typst_markup import ResultCache, load_formula_cache
+from flashgen.outputs import concept_map, pdf
+from flashgen.outputs.cards import study_cards
+from flashgen.outputs.folder import MARKER
+from flashgen.pipeline.build import build
+from flashgen.render.typst_markup import ResultCache, load_formula_cache
 from support import concept_yaml, require_cjk_font, write_course
 
 HERE = Path(__file__).parent

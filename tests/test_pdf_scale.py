@@ -11,11 +11,11 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from flashgen import pdf
-from flashgen.build import build
-from flashgen.cards import study_cards
-from flashgen.checks import load_course
-from flashgen.outputs import MARKER
+from flashgen.course.checks import load_course
+from flashgen.outputs import pdf
+from flashgen.outputs.cards import study_cards
+from flashgen.outputs.folder import MARKER
+from flashgen.pipeline.build import build
 from test_pdf import flat, runs, squash
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"

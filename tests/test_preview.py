@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flashgen import preview
 from flashgen.cli import main
 from flashgen.diagnostics import CourseError
+from flashgen.outputs import preview
 from preview_course import write_preview_course
 
 pytest.importorskip("anki", reason="the preview extra (anki) is not installed")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flashgen import preview
 from flashgen.diagnostics import CourseError
+from flashgen.outputs import preview
 from preview_course import write_preview_course
 
 pytest.importorskip("anki", reason="the preview extra (anki) is not installed")

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
-from flashgen.progress import StepBar, wanted
+from flashgen.terminal import StepBar, wanted
 from support import SEED_COURSE
 
 

@@ -1,4 +1,4 @@
-"""Question-quality rules (flashgen.quality): each rule warns about a flawed question, at its
+"""Question-quality rules (flashgen.course.quality): each rule warns about a flawed question, at its
 line, and stays quiet about the clean question written after it.
 
 The courses under tests/courses/quality/ mark every line that must get a warning with
@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flashgen.cache import check as check_fast
-from flashgen.checks import load_course
 from flashgen.cli import main
+from flashgen.course.checks import load_course
+from flashgen.course.model import Cloze, MultipleChoice, TrueFalse
+from flashgen.course.quality import RULES
+from flashgen.course.quality.rules import question_findings
 from flashgen.diagnostics import Diagnostic, Location
-from flashgen.model import Cloze, MultipleChoice, TrueFalse
-from flashgen.quality import RULES
-from flashgen.quality.rules import question_findings
+from flashgen.pipeline.cache import check as check_fast
 from support import COURSES, REPO, write_course
 
 QUALITY = COURSES / "quality"

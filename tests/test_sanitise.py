@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flashgen.markdown import ALLOWED_TAGS, HtmlRenderer
+from flashgen.render.markdown import ALLOWED_TAGS, HtmlRenderer
 
 FRAGMENTS = [
     "<script>alert(1)</script>", "<script src=//x>", "</script>", "<SCRIPT>", "<scr<script>ipt>",

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flashgen.build import build
-from flashgen.checks import load_course
 from flashgen.cli import main
+from flashgen.course.checks import load_course
+from flashgen.course.jsonschema import schemas
+from flashgen.course.loader import load_yaml
+from flashgen.course.scaffold import ScaffoldError, init_course, new_concept, quote
+from flashgen.course.schema import QUESTION_TYPES
 from flashgen.diagnostics import Diagnostics
-from flashgen.jsonschema import schemas
-from flashgen.loader import load_yaml
-from flashgen.scaffold import ScaffoldError, init_course, new_concept, quote
-from flashgen.schema import QUESTION_TYPES
+from flashgen.pipeline.build import build
 
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)\n")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flashgen.graph import find_cycles, learning_order, prerequisite_map
-from flashgen.model import Course, MultipleChoice, TrueFalse
+from flashgen.course.graph import find_cycles, learning_order, prerequisite_map
+from flashgen.course.model import Course, MultipleChoice, TrueFalse
 from support import SEED_COURSE, check
 
 # The seed items, copied from the course's source notes (the tests must not read shared/).
@@ -139,7 +139,7 @@ def test_seed_course_files_point_editors_at_the_current_schema() -> None:
     import jsonschema
     import yaml
 
-    from flashgen import jsonschema as flashgen_schema
+    from flashgen.course import jsonschema as flashgen_schema
 
     shipped = SEED_COURSE / ".flashgen"
     for kind, current in flashgen_schema.schemas().items():

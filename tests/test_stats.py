@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from flashgen.cli import main
-from flashgen.stats import as_json, course_stats, render_text
+from flashgen.course.stats import as_json, course_stats, render_text
 from support import SEED_COURSE, concept_yaml
 
 QUESTIONS = """questions:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from flashgen.cli import main
 from flashgen.diagnostics import Location
-from flashgen.templates import template_environment, template_error
+from flashgen.render.templates import template_environment, template_error
 
 DECK_COURSE = Path(__file__).parent / "courses" / "deck"
 SECRET = "s3cret-token-7f1e"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
-from flashgen.templates import default_templates_dir, template_dirs
+from flashgen.render.templates import default_templates_dir, template_dirs
 
 DECK_COURSE = Path(__file__).parent / "courses" / "deck"
 

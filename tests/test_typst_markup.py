@@ -10,7 +10,7 @@ import pytest
 import typst
 
 from flashgen.diagnostics import Location
-from flashgen.typst_markup import TypstRenderer, escape
+from flashgen.render.typst_markup import TypstRenderer, escape
 from support import require_cjk_font
 
 HOOKS = """

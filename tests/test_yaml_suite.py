@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from flashgen.course.loader import parse_yaml
 from flashgen.diagnostics import Diagnostics
-from flashgen.loader import parse_yaml
 
 SUITE = Path(__file__).parent / "corpora" / "yaml-test-suite"
 VALID = sorted((SUITE / "valid").glob("*.yaml"))

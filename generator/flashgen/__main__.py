@@ -1,3 +1,3 @@
-from .cli import main
+from flashgen.cli import main
 
 main(prog_name="flashgen")

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .atomic import OutputError
-from .build import OUTPUT_KINDS
-from .build import build as run_build
-from .checks import load_course
-from .diagnostics import CourseError, Diagnostics, display_path, plural
-from .discovery import find_course
-from .outputs import OutputFolderRefused, check_output_folder
-from .progress import StepBar
-from .progress import wanted as progress_wanted
-from .reader import COURSE_FILE
-from .schema import QUESTION_TYPES
+from flashgen import __version__
+from flashgen.atomic import OutputError
+from flashgen.course.checks import load_course
+from flashgen.course.discovery import find_course
+from flashgen.course.reader import COURSE_FILE
+from flashgen.course.schema import QUESTION_TYPES
+from flashgen.diagnostics import CourseError, Diagnostics, display_path, plural
+from flashgen.outputs.folder import OutputFolderRefused, check_output_folder
+from flashgen.pipeline.build import OUTPUT_KINDS
+from flashgen.pipeline.build import build as run_build
+from flashgen.terminal import StepBar
+from flashgen.terminal import wanted as progress_wanted
 
 COURSE_DIR = click.argument(
     "course_dir",
@@ -86,12 +86,14 @@ def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors
     (with --strict: errors or warnings).
     """
-    from .cache import check as check_files  # load_course's checks, file by file in parallel
+    from flashgen.pipeline.cache import (
+        check as check_files,  # load_course's checks, file by file in parallel
+    )
 
     course_dir, _ = course_for(course_dir)
     course, diag = check_files(course_dir)
     if course is not None and not diag.has_errors:
-        from .ledger import check_cloze_numbers
+        from flashgen.outputs.ledger import check_cloze_numbers
 
         check_cloze_numbers(course_dir, course, diag)
     if output_format == "json":
@@ -135,7 +137,7 @@ def report(diag: Diagnostics) -> None:
 
 
 #: The PDF options, spelled out here so that the command line does not import the typesetter
-#: (tests/test_pdf.py checks them against flashgen.pdf).
+#: (tests/test_pdf.py checks them against flashgen.outputs.pdf).
 PAPER_CHOICES = ["a4", "letter"]
 CARD_SIZE_CHOICES = {
     "eighth": "8 a page (2 x 4), about A7",
@@ -281,7 +283,7 @@ def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> Non
     """
     import json
 
-    from .build import plan
+    from flashgen.pipeline.build import plan
 
     course_dir, _ = course_for(course_dir)
     try:
@@ -342,7 +344,13 @@ def preview(
     (a busy --port, or an OUTPUT folder flashgen may not write into),
     3 the site could not be written, 4 the preview extra is not installed.
     """
-    from .preview import PortInUse, PreviewServer, PreviewUnavailable, build_preview, serve_forever
+    from flashgen.outputs.preview import (
+        PortInUse,
+        PreviewServer,
+        PreviewUnavailable,
+        build_preview,
+        serve_forever,
+    )
 
     course_dir, base = course_for(course_dir, quiet)
     site_dir = site_dir or base / "output" / "preview"
@@ -389,7 +397,7 @@ def init(directory: Path, course_id: str | None, title: str | None) -> None:
     a README for the course, and the JSON Schema files that editors use to complete keys and
     flag typos (.flashgen/). The new course passes `flashgen check` and builds.
     """
-    from .scaffold import ScaffoldError, init_course
+    from flashgen.course.scaffold import ScaffoldError, init_course
 
     try:
         written = init_course(directory, course_id=course_id, title=title)
@@ -449,8 +457,8 @@ def new_concept(
     The file names its prerequisites and holds question stubs with fresh ids, marked TODO;
     it passes `flashgen check` as written. An id that already exists is refused.
     """
-    from .scaffold import ScaffoldError
-    from .scaffold import new_concept as write_concept
+    from flashgen.course.scaffold import ScaffoldError
+    from flashgen.course.scaffold import new_concept as write_concept
 
     course_dir, _ = course_for(course_dir)
     prerequisites = [p.strip() for item in after for p in item.split(",") if p.strip()]
@@ -484,7 +492,7 @@ def schema(course_dir: Path | None, print_kind: str | None) -> None:
     `# yaml-language-server: $schema=...`, to complete keys and flag typos while you type
     (see docs/editor.md). Run it again after upgrading flashgen.
     """
-    from . import jsonschema
+    from flashgen.course import jsonschema
 
     if print_kind:
         click.echo(jsonschema.dumps(jsonschema.schemas()[print_kind]), nl=False)
@@ -515,7 +523,7 @@ def stats(course_dir: Path | None, output_format: str) -> None:
     """
     import json
 
-    from .stats import as_json, course_stats, render_text
+    from flashgen.course.stats import as_json, course_stats, render_text
 
     course_dir, _ = course_for(course_dir)
     course, diag = load_course(course_dir)

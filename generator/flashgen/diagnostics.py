@@ -30,7 +30,7 @@ class Diagnostic:
     location: Location
     severity: Severity
     message: str
-    #: The question-quality rule that found it (see :mod:`flashgen.quality`), else empty.
+    #: The question-quality rule that found it (see :mod:`flashgen.course.quality`), else empty.
     rule: str = ""
 
     def render(self, relative_to: Path | None = None) -> str:

@@ -1,6 +1,6 @@
 """flashgen's Anki card templates, rendered by Anki itself and driven in Chromium.
 
-A small .apkg is built with genanki from :func:`flashgen.notetypes.build_note_types`, imported
+A small .apkg is built with genanki from :func:`~.notetypes.build_note_types`, imported
 into a fresh collection with the official ``anki`` package, and each card's ``question()`` /
 ``answer()`` is loaded the way the Anki clients load it:
 
@@ -26,8 +26,8 @@ import genanki
 import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
-from flashgen.notetypes import FIELDS, NOTE_TYPE_NAMES, build_note_types, stable_id
-from flashgen.templates import template_environment
+from flashgen.outputs.notetypes import FIELDS, NOTE_TYPE_NAMES, build_note_types, stable_id
+from flashgen.render.templates import template_environment
 
 from .conftest import Harness
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from flashgen.preview import PreviewServer, build_preview
+from flashgen.outputs.preview import PreviewServer, build_preview
 from preview_course import write_preview_course
 
 from .conftest import ORIGIN, Harness

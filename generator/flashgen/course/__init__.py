@@ -1,0 +1,1 @@
+"""Reading a course: files, YAML with positions, the model, its schema and checks."""

@@ -1,0 +1,1 @@
+"""Outputs: the Anki deck and its ledger, the PDFs, the preview site."""

@@ -1,0 +1,1 @@
+"""Rendering: Markdown and math to HTML (Anki) and to Typst (PDF), and templates."""
