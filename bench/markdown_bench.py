@@ -30,10 +30,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flashgen.render import markdown
-from flashgen.outputs.apkg import render_concept
-from flashgen.render.markdown import HtmlRenderer
 from flashgen.course.reader import read_course
+from flashgen.outputs.apkg import render_concept
+from flashgen.render import markdown
+from flashgen.render.markdown import HtmlRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests/corpora/commonmark/spec-0.31.2.json"

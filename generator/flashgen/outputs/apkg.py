@@ -214,15 +214,22 @@ def assemble(
     )
 
 
-def build_package(study: StudySet, env: jinja2.Environment) -> tuple[AnkiPackage, HtmlRenderer]:
-    """The deck of a study set; the renderer returned holds the media files it references."""
+def build_package(
+    study: StudySet,
+    env: jinja2.Environment,
+    render: Callable[[Concept, str, HtmlRenderer], ConceptNotes] = render_concept,
+) -> tuple[AnkiPackage, HtmlRenderer]:
+    """The deck of a study set; the renderer returned holds the media files it references.
+
+    ``render`` renders one concept's notes (the preview server passes one that reuses the
+    notes of an unchanged file)."""
     course = study.course
     models = build_note_types(env, course.id)
     html = HtmlRenderer(course.root)
     notes: dict[str, ConceptNotes] = {}
     for concept in course.concepts:
         if concept.id not in notes:
-            notes[concept.id] = render_concept(concept, course.id, html)
+            notes[concept.id] = render(concept, course.id, html)
     return assemble(course, study.order, notes, study.learn_after, models, html), html
 
 

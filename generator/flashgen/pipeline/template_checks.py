@@ -77,7 +77,7 @@ def _render_preview(course_dir: Path, diag: Diagnostics) -> None:
     no cards: rendering those needs Anki)."""
     from flashgen.course.checks import load_course
     from flashgen.outputs.cards import study_cards
-    from flashgen.outputs.preview import SiteWriter
+    from flashgen.outputs.preview.pages import SiteWriter
 
     course, found = load_course(course_dir)
     if course is None or found.has_errors or not course.concepts:

@@ -26,31 +26,41 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cards import Card, StudySet, study_cards
-from .checks import check_course
-from .coursefiles import CourseFileError, read_regular_file
-from .diagnostics import CourseError, Diagnostics, Location, display_path
-from .loader import MAX_FILE_BYTES
-from .model import Concept
-from .outputs import (
+from flashgen.course.checks import check_course
+from flashgen.course.coursefiles import CourseFileError, read_regular_file
+from flashgen.course.loader import MAX_FILE_BYTES
+from flashgen.course.model import Concept
+from flashgen.course.reader import read_concept_file, read_course
+from flashgen.diagnostics import CourseError, Diagnostics, Location, display_path
+from flashgen.outputs.cards import Card, StudySet, study_cards
+from flashgen.outputs.folder import (
     SITE_ENTRIES,
+    carry_over_foreign,
     check_output_folder,
     record_written,
     remove_stale_staging,
+    staging_prefix,
 )
-from .preview import (
-    CardSide,
-    PreviewResult,
-    SiteWriter,
-    _replace_dir,
-    page_name,
-    render_with_anki,
-    require,
-)
-from .reader import read_concept_file, read_course
-from .templates import template_dirs, template_environment, template_error
+from flashgen.outputs.preview.anki_render import CardSide, render_with_anki, require
+from flashgen.outputs.preview.pages import SiteWriter, page_name
+from flashgen.render.markdown import HtmlRenderer
+from flashgen.render.templates import template_dirs, template_environment, template_error
+
+if TYPE_CHECKING:
+    from flashgen.outputs.apkg import ConceptNotes
+
+
+@dataclass
+class PreviewResult:
+    site: Path
+    pages: int
+    cards: int
+    study: StudySet
+    diagnostics: Any = None
+    written: list[Path] = field(default_factory=list)
+
 
 #: One concept file as read alone: the concept, its chapter reference, its own diagnostics.
 FileResult = tuple[Concept | None, tuple[str, Location] | None, Diagnostics]
@@ -75,8 +85,13 @@ class PreviewMemo:
     site: str | None = None
     #: Whether MathJax is in the site.
     mathjax: bool = False
+    #: (file SHA-256, course id) -> the concept's rendered notes (files without images only:
+    #: an image's content can change while the file naming it does not).
+    notes: dict[tuple[str, str], ConceptNotes] = field(default_factory=dict)
     _file_digests: dict[Path, str] = field(default_factory=dict)
+    _with_images: set[Path] = field(default_factory=set)
     _files_used: dict[tuple[Path, str], FileResult] = field(default_factory=dict)
+    _notes_used: dict[tuple[str, str], ConceptNotes] = field(default_factory=dict)
 
     def read_concept_file(
         self, path: Path, diag: Diagnostics
@@ -94,19 +109,35 @@ class PreviewMemo:
             found = (concept, chapter, own)
         self._files_used[key] = found
         self._file_digests[path] = key[1]
+        if b"![" in data or b"<img" in data.lower():
+            self._with_images.add(path)
         diag.extend(found[2])
         return found[0], found[1]
 
     def file_digest(self, path: Path) -> str:
         return self._file_digests.get(path, "")
 
+    def render_concept(self, concept: Concept, course_id: str, html: HtmlRenderer) -> ConceptNotes:
+        """:func:`flashgen.outputs.apkg.render_concept`, or what it gave for the same file."""
+        from flashgen.outputs.apkg import render_concept
+
+        digest = self._file_digests.get(concept.path)
+        if digest is None or concept.path in self._with_images:
+            return render_concept(concept, course_id, html)
+        key = (digest, course_id)
+        found = self.notes.get(key)
+        if found is None:
+            found = render_concept(concept, course_id, html)
+        self._notes_used[key] = found
+        return found
+
     def start(self) -> None:
-        self._files_used = {}
-        self._file_digests = {}
+        self._files_used, self._notes_used = {}, {}
+        self._file_digests, self._with_images = {}, set()
 
     def finish(self) -> None:
         """Keep only what this build used."""
-        self.files = self._files_used
+        self.files, self.notes = self._files_used, self._notes_used
 
 
 def _digest(*parts: Any) -> str:
@@ -124,9 +155,7 @@ def templates_key(course_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _load(
-    course_dir: Path, site_dir: Path, memo: PreviewMemo
-) -> tuple[StudySet, Diagnostics]:
+def _load(course_dir: Path, site_dir: Path, memo: PreviewMemo) -> tuple[StudySet, Diagnostics]:
     course, diag = read_course(course_dir, exclude=(site_dir,), read_file=memo.read_concept_file)
     if course is not None:
         check_course(course, diag)
@@ -136,16 +165,16 @@ def _load(
 
 
 def _notes_keys(
-    study: StudySet, course_dir: Path, diag: Diagnostics
+    study: StudySet, course_dir: Path, diag: Diagnostics, memo: PreviewMemo
 ) -> tuple[dict[str, str], Any, dict[str, Path]]:
     """Each concept's notes key, the deck package and its media, as a build makes them."""
     import jinja2
 
-    from .apkg import build_package
-    from .ledger import prepare
+    from flashgen.outputs.apkg import build_package
+    from flashgen.outputs.ledger import prepare
 
     try:
-        package, html = build_package(study, template_environment(course_dir))
+        package, html = build_package(study, template_environment(course_dir), memo.render_concept)
     except jinja2.TemplateError as error:
         raise CourseError(template_error(error)) from None
     # The ledger adds to some fields (a removed cloze blank's note): what students see.
@@ -174,7 +203,7 @@ def _render_changed(
     media_out: Path,
 ) -> list[CardSide]:
     """Render ``cards`` with Anki from a deck holding only their notes."""
-    from .apkg import AnkiPackage, write_apkg
+    from flashgen.outputs.apkg import AnkiPackage, write_apkg
 
     wanted = {card.guid for card in cards}
     decks = [
@@ -218,18 +247,21 @@ def _outline_key(study: StudySet, course_dir: Path, counts: dict[str, int], site
     )
 
 
-def update_site(
+def build_preview(
     course_dir: Path,
     site_dir: Path,
-    memo: PreviewMemo | None = None,
     progress: Callable[[str], None] = lambda step: None,
+    memo: PreviewMemo | None = None,
 ) -> PreviewResult:
-    """Build the preview of ``course_dir`` into ``site_dir``, reusing what ``memo`` holds.
+    """Build the course's deck, render its cards with Anki and write the preview site into
+    ``site_dir``, reusing what ``memo`` holds from the last build.
 
     Without a memo (or with an empty one, or after a template changed) the site is written
     whole into a staging folder that then replaces ``site_dir``; otherwise only the pages
     whose inputs changed are replaced, each atomically. Raises :class:`CourseError` when the
-    course has errors (``site_dir`` is then untouched).
+    course has errors (``site_dir`` is then untouched) and
+    :class:`~flashgen.outputs.preview.anki_render.PreviewUnavailable` when the ``anki``
+    package is missing.
     """
     require("anki", "flashgen preview")
     require("mathjax", "flashgen preview")  # the django-static-mathjax package
@@ -239,7 +271,7 @@ def update_site(
     progress("checking")
     memo.start()
     study, diag = _load(course_dir, site_dir, memo)
-    keys, package, media = _notes_keys(study, course_dir, diag)
+    keys, package, media = _notes_keys(study, course_dir, diag, memo)
     site = templates_key(course_dir)
     whole = memo.site != site or not (site_dir / "index.html").is_file()
     target = site_dir
@@ -353,3 +385,21 @@ def _replace_file(path: Path, text: str) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put ``new`` where ``target`` is; the old folder is moved away first, then deleted, but
+    for the entries flashgen did not write (:func:`flashgen.outputs.folder.carry_over_foreign`)."""
+    old = None
+    if target.exists():
+        name = f"{staging_prefix(target, 'old')}{os.getpid()}-{time.monotonic_ns()}"
+        old = target.with_name(name)
+        target.rename(old)
+        try:
+            carry_over_foreign(old, new)
+        except OSError:
+            old.rename(target)
+            raise
+    new.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
