@@ -33,6 +33,7 @@ from pathlib import Path
 from flashgen.course.reader import read_course
 from flashgen.outputs.apkg import render_concept
 from flashgen.render import markdown
+from flashgen.render.fast_markdown import fast_render
 from flashgen.render.markdown import HtmlRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,7 +150,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, fields in sets.items():
         expected = [full_path(text, inline) for text, inline in fields]
-        covered = sum(markdown.fast_render(text, inline) is not None for text, inline in fields)
+        covered = sum(fast_render(text, inline) is not None for text, inline in fields)
         for label, render in renderers.items():
             same = sum(
                 render(text, inline) == want

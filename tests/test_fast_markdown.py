@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flashgen.render import markdown
-from flashgen.render.markdown import HtmlRenderer, fast_render
+from flashgen.render.fast_markdown import fast_render
+from flashgen.render.markdown import HtmlRenderer
 
 PIECES = [
     "word", "Word", "x", "42", "1.", "1)", "3.5", " ", " ", "  ", "\n", "\n\n", "\n  ", "*", "**",

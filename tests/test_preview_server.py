@@ -159,6 +159,14 @@ def rewritten(before: dict[str, tuple[int, bytes]], after: dict[str, tuple[int, 
     )
 
 
+def assert_same_as_a_full_build(root: Path, site: Path, fresh: Path) -> None:
+    """The site rebuilt in part is, byte for byte, what a full build of the course writes."""
+    preview.build_preview(root, fresh)
+    assert {name: data for name, (_, data) in site_files(site).items()} == {
+        name: data for name, (_, data) in site_files(fresh).items()
+    }
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
@@ -179,18 +187,20 @@ def test_a_summary_edit_rewrites_only_that_concepts_page(tmp_path: Path) -> None
     assert "Builds on alpha." not in (site / "concepts" / "beta.html").read_text()
     rebuilt = [line for line in log if line.startswith("preview rebuilt")]
     assert rebuilt[-1].startswith("preview rebuilt: 3 concepts, 8 cards, 1 page written (")
-    # the same site as a full build of the edited course, byte for byte
-    fresh = tmp_path / "fresh"
-    preview.build_preview(root, fresh)
-    pages = {
-        name: data for name, (_, data) in site_files(site).items() if name != ".flashgen-output"
-    }
-    assert pages == {name: data for name, (_, data) in site_files(fresh).items() if name in pages}
-    assert sorted(pages) == sorted(name for name in site_files(fresh) if name != ".flashgen-output")
+    assert_same_as_a_full_build(root, site, tmp_path / "fresh")
+
+
+ZETA = """id: zeta
+title: Zeta
+chapter: more
+prerequisites: []
+summary: Stands alone, after gamma.
+"""
 
 
 def test_a_new_title_rewrites_the_index_and_the_pages_that_show_it(tmp_path: Path) -> None:
     root = write_preview_course(tmp_path / "course")
+    (root / "two" / "zeta.yaml").write_text(ZETA)  # in another chapter, no link to beta
     site = tmp_path / "site"
     with preview.PreviewServer(root, site, port=0, log=lambda line: None) as server:
         server.start(watch=False)
@@ -198,7 +208,13 @@ def test_a_new_title_rewrites_the_index_and_the_pages_that_show_it(tmp_path: Pat
         edit(root / "one" / "beta.yaml", "title: Beta", "title: Beta Renamed")
         assert server.rebuild()
         changed = rewritten(before, site_files(site))
-        assert {"index.html", "concepts/beta.html", "concepts/gamma.html"} <= set(changed)
+        assert changed == [
+            "concepts/alpha.html",  # learn after: beta; the next concept
+            "concepts/beta.html",
+            "concepts/gamma.html",  # learn before: beta; the previous concept
+            "index.html",
+        ]
+        assert_same_as_a_full_build(root, site, tmp_path / "fresh")
         assert not [name for name in changed if name.startswith(("media/", "mathjax/"))]
         assert "Beta Renamed" in (site / "index.html").read_text()
         # nothing changed: nothing is written
@@ -225,6 +241,7 @@ def test_a_removed_concept_loses_its_page_and_a_broken_edit_keeps_the_site(tmp_p
         gamma.write_text(good)
         assert server.rebuild()
         assert (site / "concepts" / "gamma.html").is_file()
+    assert_same_as_a_full_build(root, site, tmp_path / "fresh")
 
 
 def test_the_open_page_shows_the_edit_in_chromium(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     course_dir, _ = course_for(course_dir)
     course, diag = check_files(course_dir)
     if course is not None and not diag.has_errors:
-        from flashgen.outputs.ledger import check_cloze_numbers
+        from flashgen.outputs.publication import check_cloze_numbers
 
         check_cloze_numbers(course_dir, course, diag)
     if output_format == "json":

@@ -21,7 +21,7 @@ from flashgen.pipeline.cache import CACHE_DIR
 from flashgen.render.templates import template_environment, template_error
 
 if TYPE_CHECKING:  # the ledger needs genanki's note types: imported where a deck is built
-    from flashgen.outputs.ledger import Changes
+    from flashgen.outputs.publication import Changes
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
@@ -113,7 +113,8 @@ def _build(
         return _deck_only(course_dir, output_dir, timestamp, progress, rename_decks, update_ledger)
     # Imported here: typesetting and genanki cost a noticeable share of a no-op rebuild.
     from flashgen.outputs import apkg, pdf
-    from flashgen.outputs.ledger import prepare, write_ledger
+    from flashgen.outputs.ledger import write_ledger
+    from flashgen.outputs.publication import prepare
 
     course, diag = load_course(course_dir, exclude=(output_dir,))
     if course is None or diag.has_errors:
@@ -218,7 +219,7 @@ def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnos
     """``flashgen diff``: what importing the next build does to a student who has the last
     published deck, from the course and its ledger; nothing is written."""
     from flashgen.outputs import apkg
-    from flashgen.outputs.ledger import prepare
+    from flashgen.outputs.publication import prepare
 
     timestamp = build_timestamp()
     course, diag = load_course(course_dir)

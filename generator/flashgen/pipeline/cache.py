@@ -545,7 +545,7 @@ def build_deck(
     errors.
 
     Modification times, deck names and retired notes come from the course's publication
-    ledger, exactly as in the full build (:func:`~.ledger.prepare`); the ledger's text
+    ledger, exactly as in the full build (:func:`~.publication.prepare`); the ledger's text
     is part of what the deck depends on, and it is updated once the deck is written.
     """
     context_base = (FORMAT, *_versions())
@@ -561,7 +561,8 @@ def build_deck(
     if course is None or diag.has_errors:
         return build
     from flashgen.outputs.apkg import apkg_name
-    from flashgen.outputs.ledger import ledger_path, prepare, write_ledger
+    from flashgen.outputs.ledger import ledger_path, write_ledger
+    from flashgen.outputs.publication import prepare
 
     target = build.target = output_dir / apkg_name(course)  # type: ignore[arg-type]
     ledger_file = ledger_path(course_dir)

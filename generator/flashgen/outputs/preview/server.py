@@ -24,7 +24,7 @@ from typing import Any
 
 from flashgen.diagnostics import CourseError, display_path, plural, printable
 from flashgen.outputs.preview.anki_render import PreviewUnavailable, require
-from flashgen.outputs.preview.site import PreviewMemo, build_preview
+from flashgen.outputs.preview.site import CourseLoader, PreviewMemo, build_preview
 from flashgen.render.templates import default_templates_dir
 
 LIVE_PREFIX = "/__flashgen__/"
@@ -85,6 +85,7 @@ class PreviewServer:
         port: int = 0,
         log: Callable[[str], None] = print,
         progress_factory: Callable[[], Any] | None = None,
+        load: CourseLoader | None = None,
     ) -> None:
         self.course_dir = course_dir
         self.site_dir = site_dir.absolute()
@@ -92,6 +93,7 @@ class PreviewServer:
         self.state = LiveState()
         #: What the next rebuild may reuse: only what an edit changed is made again.
         self.memo = PreviewMemo()
+        self.load = load
         self._rebuild_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -118,7 +120,9 @@ class PreviewServer:
             started = time.monotonic()
             error: str | None = None
             try:
-                result = build_preview(self.course_dir, self.site_dir, memo=self.memo)
+                result = build_preview(
+                    self.course_dir, self.site_dir, memo=self.memo, load=self.load
+                )
             except CourseError as failure:
                 text = failure.diagnostics.render_text()
                 error = f"{text}\n{self.course_dir}: {failure.diagnostics.summary()}".strip()

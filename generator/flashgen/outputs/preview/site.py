@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from flashgen.course.checks import check_course
 from flashgen.course.coursefiles import CourseFileError, read_regular_file
 from flashgen.course.loader import MAX_FILE_BYTES
-from flashgen.course.model import Concept
+from flashgen.course.model import Concept, Course
 from flashgen.course.reader import read_concept_file, read_course
 from flashgen.diagnostics import CourseError, Diagnostics, Location, display_path
 from flashgen.outputs.cards import Card, StudySet, study_cards
@@ -49,7 +49,7 @@ from flashgen.render.markdown import HtmlRenderer
 from flashgen.render.templates import template_dirs, template_environment, template_error
 
 if TYPE_CHECKING:
-    from flashgen.outputs.apkg import ConceptNotes
+    from flashgen.outputs.package import ConceptNotes
 
 
 @dataclass
@@ -155,10 +155,24 @@ def templates_key(course_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def _load(course_dir: Path, site_dir: Path, memo: PreviewMemo) -> tuple[StudySet, Diagnostics]:
-    course, diag = read_course(course_dir, exclude=(site_dir,), read_file=memo.read_concept_file)
-    if course is not None:
-        check_course(course, diag)
+#: Reads and checks a course: ``(course folder, folders to leave out) -> (course or None,
+#: diagnostics)``. A caller higher in the pipeline may pass its own (one that memoizes by
+#: content across runs); without one, the preview reads the course itself, reusing the
+#: concept files that did not change since the last build through its :class:`PreviewMemo`.
+CourseLoader = Callable[[Path, tuple[Path, ...]], tuple[Course | None, Diagnostics]]
+
+
+def _load(
+    course_dir: Path, site_dir: Path, memo: PreviewMemo, load: CourseLoader | None
+) -> tuple[StudySet, Diagnostics]:
+    if load is not None:
+        course, diag = load(course_dir, (site_dir,))
+    else:
+        course, diag = read_course(
+            course_dir, exclude=(site_dir,), read_file=memo.read_concept_file
+        )
+        if course is not None:
+            check_course(course, diag)
     if course is None or diag.has_errors:
         raise CourseError(diag)
     return study_cards(course), diag
@@ -171,7 +185,7 @@ def _notes_keys(
     import jinja2
 
     from flashgen.outputs.apkg import build_package
-    from flashgen.outputs.ledger import prepare
+    from flashgen.outputs.publication import prepare
 
     try:
         package, html = build_package(study, template_environment(course_dir), memo.render_concept)
@@ -203,7 +217,8 @@ def _render_changed(
     media_out: Path,
 ) -> list[CardSide]:
     """Render ``cards`` with Anki from a deck holding only their notes."""
-    from flashgen.outputs.apkg import AnkiPackage, write_apkg
+    from flashgen.outputs.apkg import write_apkg
+    from flashgen.outputs.package import AnkiPackage
 
     wanted = {card.guid for card in cards}
     decks = [
@@ -247,18 +262,74 @@ def _outline_key(study: StudySet, course_dir: Path, counts: dict[str, int], site
     )
 
 
+class _PageInputs:
+    """What flashgen's concept page shows besides its cards: the concept, its chapter's list,
+    the previous and next concepts, its links and the concepts of its local map (with their
+    prerequisites, which the map draws), and the course's title and counts."""
+
+    def __init__(self, writer: SiteWriter, course_dir: Path, site: str) -> None:
+        self.writer = writer
+        self.course_dir = course_dir
+        course = writer.course
+        self.common = (
+            site,
+            course.id,
+            course.title,
+            len(writer.order),
+            course.question_count,
+            len(writer.sides),
+        )
+        self.chapters: dict[str, list[tuple[str, str]]] = {}
+        for concept in writer.order:
+            self.chapters.setdefault(concept.chapter, []).append((concept.id, concept.title))
+
+    def _brief(self, concept_id: str | None) -> tuple[Any, ...] | None:
+        concept = self.writer.course.concept(concept_id) if concept_id else None
+        if concept is None:
+            return None
+        return (concept.id, concept.title, concept.chapter, concept.prerequisite_ids)
+
+    def of(self, concept: Concept) -> tuple[Any, ...]:
+        writer = self.writer
+        position = writer.index_of[concept.id]
+        before = writer.order[position - 1].id if position > 0 else None
+        after = writer.order[position + 1].id if position + 1 < len(writer.order) else None
+        learn_after = writer.study.learn_after.get(concept.id, ())
+        chapter = writer.course.chapter(concept.chapter)
+        return (
+            self.common,
+            display_path(concept.path, self.course_dir).as_posix(),
+            None if chapter is None else (chapter.id, chapter.title),
+            self.chapters.get(concept.chapter, ()),
+            [
+                self._brief(cid)
+                for cid in (
+                    before,
+                    after,
+                    *concept.prerequisite_ids,
+                    concept.id,
+                    *learn_after,
+                    *concept.related_ids,
+                )
+            ],
+            concept.related_ids,
+        )
+
+
 def build_preview(
     course_dir: Path,
     site_dir: Path,
     progress: Callable[[str], None] = lambda step: None,
     memo: PreviewMemo | None = None,
+    load: CourseLoader | None = None,
 ) -> PreviewResult:
     """Build the course's deck, render its cards with Anki and write the preview site into
     ``site_dir``, reusing what ``memo`` holds from the last build.
 
     Without a memo (or with an empty one, or after a template changed) the site is written
     whole into a staging folder that then replaces ``site_dir``; otherwise only the pages
-    whose inputs changed are replaced, each atomically. Raises :class:`CourseError` when the
+    whose inputs changed are replaced, each atomically. ``load`` reads and checks the course
+    (see :data:`CourseLoader`). Raises :class:`CourseError` when the
     course has errors (``site_dir`` is then untouched) and
     :class:`~flashgen.outputs.preview.anki_render.PreviewUnavailable` when the ``anki``
     package is missing.
@@ -270,7 +341,7 @@ def build_preview(
     site_dir = site_dir.absolute()
     progress("checking")
     memo.start()
-    study, diag = _load(course_dir, site_dir, memo)
+    study, diag = _load(course_dir, site_dir, memo, load)
     keys, package, media = _notes_keys(study, course_dir, diag, memo)
     site = templates_key(course_dir)
     whole = memo.site != site or not (site_dir / "index.html").is_file()
@@ -346,8 +417,13 @@ def _write_site(
         writer.mathjax = memo.mathjax
         written = []
     pages: dict[str, tuple[str, Concept | None]] = {"index.html": (_digest(outline), None)}
+    # A course's own page templates may show anything of the course: then every page depends
+    # on the whole outline. flashgen's show the concept's neighbourhood.
+    shows = _PageInputs(writer, course_dir, site)
+    whole_outline = (course_dir / "templates" / "preview").is_dir()
     for concept in study.order:
-        key = _digest(outline, memo.file_digest(concept.path), keys[concept.id])
+        inputs = outline if whole_outline else shows.of(concept)
+        key = _digest(inputs, memo.file_digest(concept.path), keys[concept.id])
         pages[f"concepts/{page_name(concept.id)}"] = (key, concept)
     if not whole:
         written = _write_changed_pages(writer, pages, memo.pages, target)
