@@ -11,12 +11,12 @@ VENV ?= .venv
 SYSTEM_PACKAGES ?= poppler-utils chromium fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build test check install install-test system-packages clean
+.PHONY: build test check install install-test system-packages ankiconnect-server clean
 
 build: install
 	$(VENV)/bin/flashgen build cards
 
-test: system-packages check
+test: system-packages ankiconnect-server check
 
 check: install-test
 	$(VENV)/bin/ruff check .
@@ -53,5 +53,24 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# The AnkiConnect tests talk to a real AnkiConnect: anki-connect-server, a headless one on the
+# official anki library. It needs Python 3.12 or newer; the [test] extra brings it when the venv
+# has one, else it goes into a side venv with the newest python3.1x found (PATH, then pyenv).
+# With neither, those tests skip, saying so.
+ANKICONNECT_VENV ?= .venv-ankiconnect
+ANKICONNECT_SERVER ?= anki-connect-server==0.5.0 httpx
+NEWER_PYTHON = $(firstword $(foreach v,14 13 12,$(shell command -v python3.$(v) >/dev/null 2>&1 \
+  && python3.$(v) -c '' 2>/dev/null && echo python3.$(v))) \
+  $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python3))
+
+ankiconnect-server: $(VENV)/bin/python
+	@if $(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then :; \
+	elif [ -x $(ANKICONNECT_VENV)/bin/anki-connect-server ]; then :; \
+	elif [ -n "$(NEWER_PYTHON)" ]; then \
+	  echo "$(NEWER_PYTHON) -m venv $(ANKICONNECT_VENV)"; \
+	  $(NEWER_PYTHON) -m venv $(ANKICONNECT_VENV) && \
+	  $(ANKICONNECT_VENV)/bin/pip install --quiet --disable-pip-version-check $(ANKICONNECT_SERVER); \
+	else echo "no Python 3.12 or newer: the AnkiConnect tests will skip"; fi
+
 clean:
-	rm -rf $(VENV) output
+	rm -rf $(VENV) $(ANKICONNECT_VENV) output

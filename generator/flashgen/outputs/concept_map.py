@@ -258,6 +258,8 @@ def concept_map_svg(
     max_concepts: int = 400,
     map_layout: MapLayout | None = None,
     band: tuple[float, float] | None = None,
+    box_colours: Mapping[str, tuple[str, str, str]] | None = None,
+    box_data: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """The concept map as a standalone SVG document (no external resources, text escaped).
 
@@ -267,6 +269,8 @@ def concept_map_svg(
     share one HTML page. ``band`` (top, bottom) draws only that horizontal strip of the
     drawing, in the drawing's coordinates, with what crosses its edges cut off: the PDF splits
     a map too tall for a page into strips between rows that, stacked, give the whole drawing.
+    ``box_colours`` gives some boxes their own ``(fill, stroke, text)`` colours and
+    ``box_data`` extra ``data-*`` attributes (``flashgen progress`` colours concepts by state).
     """
     lay = map_layout or layout(
         source, concepts=concepts, max_per_row=max_per_row, max_concepts=max_concepts
@@ -308,17 +312,23 @@ def concept_map_svg(
     for box in lay.boxes.values():
         if not shown(box.y, box.y + box.height):
             continue
-        if box.id in marked:
+        if box_colours and box.id in box_colours:
+            fill, stroke, ink = box_colours[box.id]
+        elif box.id in marked:
             fill, stroke, ink = "#1f5fa8", "#17487f", "#ffffff"
         elif box.foundation:
             fill, stroke, ink = "#e6f2e6", "#5e8f5e", "#1c2a1c"
         else:
             fill, stroke, ink = "#eef3fa", "#6a83a3", "#1b2533"
         link = href(box.id) if href else None
+        data = "".join(
+            f' data-{escape(name)}="{escape(value)}"'
+            for name, value in (box_data or {}).get(box.id, {}).items()
+        )
         opening = (
-            f'<a href="{escape(link)}" class="fg-map-link" data-concept="{escape(box.id)}">'
+            f'<a href="{escape(link)}" class="fg-map-link" data-concept="{escape(box.id)}"{data}>'
             if link
-            else f'<g data-concept="{escape(box.id)}">'
+            else f'<g data-concept="{escape(box.id)}"{data}>'
         )
         out.append(opening)
         out.append(f"<title>{escape(box.title)} ({escape(box.id)})</title>")

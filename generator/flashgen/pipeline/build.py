@@ -21,7 +21,8 @@ from flashgen.pipeline.cache import CACHE_DIR
 from flashgen.render.templates import template_environment, template_error
 
 if TYPE_CHECKING:  # the ledger needs genanki's note types: imported where a deck is built
-    from flashgen.outputs.publication import Changes
+    from flashgen.outputs.package import AnkiPackage
+    from flashgen.outputs.publication import Changes, Publication
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
@@ -215,9 +216,20 @@ class _DeckResult(BuildResult):
         self._study = value
 
 
-def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnostics]:
-    """``flashgen diff``: what importing the next build does to a student who has the last
-    published deck, from the course and its ledger; nothing is written."""
+@dataclass
+class PublishedPackage:
+    """The deck the next build publishes, in memory: the ledger applied, nothing written."""
+
+    study: StudySet
+    package: AnkiPackage
+    publication: Publication
+    media: dict[str, Path]
+    diagnostics: Diagnostics
+
+
+def published_package(course_dir: Path, rename_decks: bool = False) -> PublishedPackage:
+    """The course's package as the next ``flashgen build`` writes it, with the publication
+    ledger applied (read only). ``flashgen diff`` and ``flashgen sync`` start from this."""
     from flashgen.outputs import apkg
     from flashgen.outputs.publication import prepare
 
@@ -227,9 +239,16 @@ def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnos
         raise CourseError(diag)
     study = study_cards(course)
     try:
-        package, _ = apkg.build_package(study, template_environment(course_dir))
+        package, html = apkg.build_package(study, template_environment(course_dir))
     except jinja2.TemplateError as error:
         raise CourseError(template_error(error)) from None
     prepared = prepare(package, course, course_dir, timestamp, rename_decks, announce=False)
     diag.extend(prepared.publication.diagnostics)
-    return prepared.publication.changes, diag
+    return PublishedPackage(study, package, prepared.publication, html.media, diag)
+
+
+def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnostics]:
+    """``flashgen diff``: what importing the next build does to a student who has the last
+    published deck, from the course and its ledger; nothing is written."""
+    published = published_package(course_dir, rename_decks)
+    return published.publication.changes, published.diagnostics

@@ -15,7 +15,7 @@ would, and returns ``None`` for anything else, which then takes the full path:
   `` `code` `` without a space at either end; ``$math$`` following dollarmath's rules.
 
 Why not a compiled CommonMark parser (markdown-it-pyrs): see "The Markdown fast path" in
-docs/performance.md. tests/test_fast_markdown.py checks this module against the full path on
+docs/performance.md. tests/render/test_fast_markdown.py checks this module against the full path on
 generated text and on every CommonMark spec example.
 """
 

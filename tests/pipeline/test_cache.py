@@ -15,8 +15,9 @@ from flashgen.course.checks import load_course
 from flashgen.outputs.identity import note_guid
 from flashgen.pipeline import cache
 from flashgen.pipeline.build import build
+from support import TESTS
 
-HERE = Path(__file__).parent
+HERE = TESTS
 DECK_COURSE = HERE / "courses" / "deck"
 ALL_COURSES = [
     HERE.parent / "cards",

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from flashgen.cli import main
 from flashgen.diagnostics import Location
 from flashgen.render.templates import template_environment, template_error
+from support import TESTS
 
-DECK_COURSE = Path(__file__).parent / "courses" / "deck"
+DECK_COURSE = TESTS / "courses" / "deck"
 SECRET = "s3cret-token-7f1e"
 
 

@@ -16,8 +16,9 @@ from flashgen.course.graph import prerequisite_map
 from flashgen.diagnostics import CourseError
 from flashgen.outputs.identity import note_guid
 from flashgen.pipeline.build import build
+from support import TESTS
 
-HERE = Path(__file__).parent
+HERE = TESTS
 DECK_COURSE = HERE / "courses" / "deck"
 SEED_COURSE = HERE.parent / "cards"
 

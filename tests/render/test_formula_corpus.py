@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import typst
@@ -20,10 +19,9 @@ from flashgen.render import formulas
 from flashgen.render.formula_worker import tokens
 from flashgen.render.formulas import Checked, check_formulas
 from flashgen.render.typst_markup import load_formula_cache
+from support import TESTS
 
-CORPUS = json.loads(
-    (Path(__file__).parent / "corpora" / "formulas" / "wikipedia-formulas.json").read_text("utf-8")
-)
+CORPUS = json.loads((TESTS / "corpora" / "formulas" / "wikipedia-formulas.json").read_text("utf-8"))
 #: Share of the corpus printed as LaTeX source (measured: 38 of 2,500).
 MOST_FALLBACKS = 0.03
 _CONTROL_WORD = re.compile(r"\\([A-Za-z]{2,})")

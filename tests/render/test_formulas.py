@@ -19,8 +19,9 @@ from flashgen.render.formula_worker import MAX_FORMULA_CHARS, convert_all
 from flashgen.render.formulas import check_formulas, math_only
 from flashgen.render.markdown import HtmlRenderer, mathjax_refusals
 from flashgen.render.typst_markup import ResultCache, load_formula_cache
+from support import TESTS
 
-COURSES = Path(__file__).parent / "courses"
+COURSES = TESTS / "courses"
 MATH_COURSE = COURSES / "math"
 SUMS = MATH_COURSE / "algebra" / "sums.yaml"
 

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 from flashgen.cli import main
 from flashgen.outputs.folder import MARKER
+from support import TESTS
 
-DECK_COURSE = Path(__file__).parent / "courses" / "deck"
+DECK_COURSE = TESTS / "courses" / "deck"
 
 
 @pytest.fixture

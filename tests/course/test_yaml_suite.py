@@ -10,8 +10,9 @@ import pytest
 
 from flashgen.course.loader import parse_yaml
 from flashgen.diagnostics import Diagnostics
+from support import TESTS
 
-SUITE = Path(__file__).parent / "corpora" / "yaml-test-suite"
+SUITE = TESTS / "corpora" / "yaml-test-suite"
 VALID = sorted((SUITE / "valid").glob("*.yaml"))
 INVALID = sorted((SUITE / "invalid").glob("*.yaml"))
 

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from flashgen.cli import main
 from flashgen.render.templates import default_templates_dir, template_dirs
+from support import TESTS
 
-DECK_COURSE = Path(__file__).parent / "courses" / "deck"
+DECK_COURSE = TESTS / "courses" / "deck"
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ flaws and clean items; each question's line says which flaws it has against the 
 the ones in docs/quality.md; every rule that is on by default must keep a precision of at
 least 80 %, so a change that makes a rule noisy fails here.
 
-Run ``pytest tests/test_quality_labelled.py -s`` to see the table.
+Run ``pytest tests/course/test_quality_labelled.py -s`` to see the table.
 """
 
 from __future__ import annotations

@@ -121,7 +121,6 @@ def _both_paths(
 def test_fast_path_agrees_with_markdown_it() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
-
     from test_fast_markdown import PIECES
 
     @settings(max_examples=3000, deadline=None)

@@ -32,8 +32,9 @@ from flashgen.diagnostics import Location
 from flashgen.render.markdown import HtmlRenderer, raw_tag_allowed, sanitize
 from flashgen.render.markup_check import scan
 from flashgen.render.typst_markup import TypstRenderer
+from support import TESTS
 
-CORPUS = Path(__file__).parent / "corpora" / "commonmark" / "spec-0.31.2.json"
+CORPUS = TESTS / "corpora" / "commonmark" / "spec-0.31.2.json"
 EXAMPLES = json.loads(CORPUS.read_text(encoding="utf-8"))
 NOWHERE = Path("/nonexistent-course")
 

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from test_pdf import flat, runs, squash
 
 from flashgen.course.checks import load_course
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
 from flashgen.pipeline.build import build
-from test_pdf import flat, runs, squash
+from support import TESTS
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+BENCH = TESTS.parent / "bench"
 #: Small enough that the synthetic course below is split, and some chapters cut into parts.
 LIMIT = 15
 
@@ -189,7 +190,7 @@ def test_a_course_that_shrinks_below_the_limit_loses_its_chapter_files(
 
 
 def test_stale_pdfs_only_matches_the_courses_own_names(tmp_path) -> None:
-    course, _ = load_course(Path(__file__).parent.parent / "cards")
+    course, _ = load_course(TESTS.parent / "cards")
     assert course is not None
     chapter = course.chapters[0].id
     mine = [

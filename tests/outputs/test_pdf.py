@@ -8,7 +8,6 @@ import math
 import re
 import shutil
 import unicodedata
-from pathlib import Path
 
 import pypdf
 import pytest
@@ -24,9 +23,9 @@ from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
 from flashgen.pipeline.build import build
 from flashgen.render.typst_markup import ResultCache, load_formula_cache
-from support import concept_yaml, require_cjk_font, write_course
+from support import TESTS, concept_yaml, require_cjk_font, write_course
 
-HERE = Path(__file__).parent
+HERE = TESTS
 SEED_COURSE = HERE.parent / "cards"
 SPECIAL_COURSE = HERE / "courses" / "pdf-special"
 MM = 72 / 25.4

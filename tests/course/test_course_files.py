@@ -17,8 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
+from support import TESTS
 
-DECK_COURSE = Path(__file__).parent / "courses" / "deck"
+DECK_COURSE = TESTS / "courses" / "deck"
 SECRET = "s3cret-ssh-key-4b9d"
 #: Where tests/courses/deck/basics/tokens.yaml names its image.
 IMAGE_FIELD = "basics/tokens.yaml:9:35"
