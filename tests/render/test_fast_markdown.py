@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from flashgen.render import markdown
 from flashgen.render.fast_markdown import fast_render
 from flashgen.render.markdown import HtmlRenderer
+from support import TESTS
 
 PIECES = [
     "word", "Word", "x", "42", "1.", "1)", "3.5", " ", " ", "  ", "\n", "\n\n", "\n  ", "*", "**",
@@ -64,7 +65,7 @@ def test_anything_else_takes_the_full_path() -> None:
         assert fast_render(text) is None
 
 
-COMMONMARK = Path(__file__).parent / "corpora" / "commonmark" / "spec-0.31.2.json"
+COMMONMARK = TESTS / "corpora" / "commonmark" / "spec-0.31.2.json"
 
 
 def test_fast_path_agrees_on_every_commonmark_example() -> None:
