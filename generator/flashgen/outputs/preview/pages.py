@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
@@ -19,6 +19,9 @@ from flashgen.outputs.preview.anki_render import CardSide
 from flashgen.render.mathjax import FOLDER as MATHJAX_FOLDER
 from flashgen.render.mathjax import copy_to as copy_mathjax
 from flashgen.render.templates import template_environment
+
+if TYPE_CHECKING:
+    import jinja2
 
 #: Above this many concepts the index draws one concept map per chapter.
 WHOLE_MAP_LIMIT = 150
@@ -64,17 +67,30 @@ def _page_too_large(concept: Concept, cards: int) -> Diagnostics:
     return diag
 
 
+def page_environment(course_dir: Path) -> jinja2.Environment:
+    """The templates of the pages: the course's, else flashgen's; every value is escaped
+    unless marked :class:`~markupsafe.Markup`."""
+    env = template_environment(course_dir)
+    env.autoescape = True
+    return env
+
+
 class SiteWriter:
     """Renders the pages with the Jinja2 templates in ``templates/preview/``."""
 
-    def __init__(self, study: StudySet, sides: Sequence[CardSide], course_dir: Path) -> None:
+    def __init__(
+        self,
+        study: StudySet,
+        sides: Sequence[CardSide],
+        course_dir: Path,
+        env: jinja2.Environment | None = None,
+    ) -> None:
         self.study = study
         self.course = study.course
         self.sides = sides
         self.course_dir = course_dir
-        env = template_environment(course_dir)
-        env.autoescape = True  # every value is escaped unless marked Markup
-        self.env = env
+        #: ``env`` is one :func:`page_environment` made earlier (its compiled templates kept).
+        self.env = env or page_environment(course_dir)
         self.order = list(study.order)
         self.index_of = {concept.id: i for i, concept in enumerate(self.order)}
         #: Whether MathJax was copied into the site (see :mod:`flashgen.render.mathjax`).

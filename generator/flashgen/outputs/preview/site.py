@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flashgen.course.checks import check_course
 from flashgen.course.coursefiles import CourseFileError, read_regular_file
 from flashgen.course.loader import MAX_FILE_BYTES
 from flashgen.course.model import Concept, Course
@@ -44,7 +43,7 @@ from flashgen.outputs.folder import (
     staging_prefix,
 )
 from flashgen.outputs.preview.anki_render import CardSide, render_with_anki, require
-from flashgen.outputs.preview.pages import SiteWriter, page_name
+from flashgen.outputs.preview.pages import SiteWriter, page_environment, page_name
 from flashgen.render.markdown import HtmlRenderer
 from flashgen.render.templates import template_dirs, template_environment, template_error
 
@@ -85,6 +84,8 @@ class PreviewMemo:
     site: str | None = None
     #: Whether MathJax is in the site.
     mathjax: bool = False
+    #: The templates' key -> the deck's and the pages' template environments (compiled once).
+    environments: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     #: (file SHA-256, course id) -> the concept's rendered notes (files without images only:
     #: an image's content can change while the file naming it does not).
     notes: dict[tuple[str, str], ConceptNotes] = field(default_factory=dict)
@@ -92,6 +93,9 @@ class PreviewMemo:
     _with_images: set[Path] = field(default_factory=set)
     _files_used: dict[tuple[Path, str], FileResult] = field(default_factory=dict)
     _notes_used: dict[tuple[str, str], ConceptNotes] = field(default_factory=dict)
+    #: (file path, SHA-256) -> a concept's own check results: diagnostics, quality record.
+    checks: dict[tuple[Path, str], tuple[Diagnostics, Any]] = field(default_factory=dict)
+    _checks_used: dict[tuple[Path, str], tuple[Diagnostics, Any]] = field(default_factory=dict)
 
     def read_concept_file(
         self, path: Path, diag: Diagnostics
@@ -131,13 +135,45 @@ class PreviewMemo:
         self._notes_used[key] = found
         return found
 
+    def check_course(self, course: Course, diag: Diagnostics) -> None:
+        """:func:`flashgen.course.checks.check_course`, with each concept's own checks (its
+        Markdown, its math, its question-quality record) reused for an unchanged file."""
+        from flashgen.course import quality
+        from flashgen.course.checks import check_concept_images, check_concept_math, check_links
+
+        check_links(course, diag)
+        root = course.root.resolve()
+        records = []
+        for concept in course.concepts:
+            digest = self._file_digests.get(concept.path)
+            key = (concept.path, digest or "")
+            found = None if concept.path in self._with_images else self.checks.get(key)
+            if found is None:
+                own = Diagnostics()
+                check_concept_images(concept, root, own)
+                check_concept_math(concept, own)
+                found = (own, quality.concept_record(concept))
+            if digest is not None:
+                self._checks_used[key] = found
+            diag.extend(found[0])
+            records.append((concept.path, found[1]))
+        quality.report(course.quality or quality.DEFAULT_CONFIG, records, diag, course.root)
+
+    def environments_for(self, course_dir: Path, site: str) -> tuple[Any, Any]:
+        """The deck's and the pages' template environments for templates of key ``site``."""
+        found = self.environments.get(site)
+        if found is None:
+            found = (template_environment(course_dir), page_environment(course_dir))
+            self.environments = {site: found}
+        return found
+
     def start(self) -> None:
-        self._files_used, self._notes_used = {}, {}
+        self._files_used, self._notes_used, self._checks_used = {}, {}, {}
         self._file_digests, self._with_images = {}, set()
 
     def finish(self) -> None:
         """Keep only what this build used."""
-        self.files, self.notes = self._files_used, self._notes_used
+        self.files, self.notes, self.checks = self._files_used, self._notes_used, self._checks_used
 
 
 def _digest(*parts: Any) -> str:
@@ -172,14 +208,14 @@ def _load(
             course_dir, exclude=(site_dir,), read_file=memo.read_concept_file
         )
         if course is not None:
-            check_course(course, diag)
+            memo.check_course(course, diag)
     if course is None or diag.has_errors:
         raise CourseError(diag)
     return study_cards(course), diag
 
 
 def _notes_keys(
-    study: StudySet, course_dir: Path, diag: Diagnostics, memo: PreviewMemo
+    study: StudySet, course_dir: Path, diag: Diagnostics, memo: PreviewMemo, site: str
 ) -> tuple[dict[str, str], Any, dict[str, Path]]:
     """Each concept's notes key, the deck package and its media, as a build makes them."""
     import jinja2
@@ -188,7 +224,8 @@ def _notes_keys(
     from flashgen.outputs.publication import prepare
 
     try:
-        package, html = build_package(study, template_environment(course_dir), memo.render_concept)
+        deck_env = memo.environments_for(course_dir, site)[0]
+        package, html = build_package(study, deck_env, memo.render_concept)
     except jinja2.TemplateError as error:
         raise CourseError(template_error(error)) from None
     # The ledger adds to some fields (a removed cloze blank's note): what students see.
@@ -342,8 +379,8 @@ def build_preview(
     progress("checking")
     memo.start()
     study, diag = _load(course_dir, site_dir, memo, load)
-    keys, package, media = _notes_keys(study, course_dir, diag, memo)
     site = templates_key(course_dir)
+    keys, package, media = _notes_keys(study, course_dir, diag, memo, site)
     whole = memo.site != site or not (site_dir / "index.html").is_file()
     target = site_dir
     if whole:
@@ -406,7 +443,7 @@ def _write_site(
         for card in study.cards
         for _, ord_, front, back, css in by_guid.get(card.guid, ())
     ]
-    writer = SiteWriter(study, sides, course_dir)
+    writer = SiteWriter(study, sides, course_dir, memo.environments_for(course_dir, site)[1])
     counts = {cid: len(found) for cid, found in writer.by_concept.items()}
     outline = _outline_key(study, course_dir, counts, site)
     if whole:
