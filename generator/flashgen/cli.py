@@ -372,7 +372,7 @@ def sync(
     is_flag=False,
     flag_value="",
     help="The student's collection file, profile folder or profile name (alone: "
-    "the profile Anki opens by default). Anki must be closed; nothing is written.",
+    "the profile Anki opens by default). Anki must be closed; it is only read.",
 )
 @click.option(
     "--anki-connect",

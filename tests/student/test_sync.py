@@ -420,3 +420,65 @@ def test_a_retitled_chapter_keeps_its_published_deck_and_says_where(term, studen
         in output
     )
     assert f"  deck     '{OLD_DECK}' -> '{NEW_DECK}' (5 cards move)\n" in output
+
+
+def test_a_concept_back_in_the_course_loses_the_retired_tag_only(term, student, tmp_path):
+    status, _ = sync(term.course, "--collection", str(student), "--apply")
+    assert status == 0
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    shutil.copy(COURSES / "semester" / "advanced" / "kv-cache.yaml", course / "advanced")
+    status, output = sync(course, "--collection", str(student), "--apply")
+    assert status == 0, output
+    assert "  updated  kv-cache (back in the course; unsuspend its 1 card in Anki)\n" in output
+    col = Collection(str(student))
+    try:
+        kv = note_of(col, "kv-cache")
+        assert RETIRED_TAG not in kv.tags and {"my-exam", "marked"} <= set(kv.tags)
+    finally:
+        col.close()
+
+
+def test_a_question_of_another_type_is_skipped_and_says_why(term, student, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    attention = course / "core" / "attention.yaml"
+    attention.write_text(
+        attention.read_text().replace(
+            "    type: true-false\n    statement: The attention weights of one query sum to one.\n"
+            "    answer: true\n",
+            "    type: basic\n    front: What do the attention weights of one query sum to?\n"
+            "    back: One.\n",
+        )
+    )
+    status, output = sync(course, "--collection", str(student))
+    assert status == 0
+    assert "2 retired notes (1 skipped)" in output.splitlines()[0]
+    assert (
+        "  skipped  attention/weights-sum (note type 'flashgen-true-false (semester-demo)' in "
+        "the collection, 'flashgen-basic (semester-demo)' in the course)\n"
+    ) in output
+
+
+def test_a_fresh_import_of_the_deck_is_already_in_step(term, tmp_path, monkeypatch):
+    """The deck's own positions (one per note, siblings sharing it) are the learning order:
+    nothing to reposition; only what a deck cannot do (suspend) is left."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(LATER))
+    course = tmp_path / "course"
+    shutil.copytree(term.course, course)
+    (deck,) = build(course, tmp_path / "out", only=("apkg",)).written
+    (tmp_path / "profile").mkdir()
+    path = tmp_path / "profile" / "collection.anki2"
+    col = Collection(str(path))
+    import_apkg(col, deck)
+    siblings = col.find_cards(f"nid:{note_of(col, 'tokens', 'token-parts').id}")
+    col.close()
+    assert len(siblings) == 2  # the removed blank's card comes with the deck
+    status, output = sync(course, "--collection", str(path))
+    assert status == 0
+    assert output.splitlines()[1:] == [  # no card repositioned
+        "  updated  tokens/token-parts (suspend 1 card of a removed blank)",
+        "  retired  kv-cache (suspend 1 card)",  # the deck carries retired notes too
+        "  retired  kv-cache/cache-contents (suspend 1 card)",
+        "dry run: nothing changed (--apply does it, after Anki's own backup)",
+    ]

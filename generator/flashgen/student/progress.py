@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from flashgen.course.graph import prerequisite_map
 from flashgen.outputs.cards import StudySet
 from flashgen.student import recall
-from flashgen.student.search import concepts_search
+from flashgen.student.search import concepts_search, quote
 from flashgen.student.transport import (
     CARD_NEW,
     CARD_REVIEW,
@@ -166,7 +166,7 @@ def read_history(anki: StudentAnki, study: StudySet) -> StudentHistory:
     guid_of_code = {card.code: card.guid for card in study.cards}
     course = study.course
     parent = _parent_deck_name(study)
-    query = f"{_quote('tag:course::' + course.id)} OR {_quote('deck:' + parent)}"
+    query = f"{quote('tag:course::' + course.id)} OR {quote('deck:' + parent)}"
     note_ids = anki.find_notes(query)
     notes = {}
     for note in anki.notes(note_ids):
@@ -195,12 +195,6 @@ def _parent_deck_name(study: StudySet) -> str:
     from flashgen.outputs.apkg import deck_name
 
     return deck_name(study.course.title)
-
-
-def _quote(term: str) -> str:
-    from flashgen.student.search import quote
-
-    return quote(term)
 
 
 # --- Assessing --------------------------------------------------------------------------------

@@ -32,10 +32,10 @@ def run_student(
     echo: Echo,
 ) -> int:
     from flashgen.student.progress_json import progress_document
-    from flashgen.student.progress_report import load_study, render_table, student_progress
+    from flashgen.student.progress_report import render_table, student_progress
 
     try:
-        progress = student_progress(course_dir, collection, anki_connect)
+        study, progress = student_progress(course_dir, collection, anki_connect)
     except CourseError as error:
         echo(error.diagnostics.render_text(), err=True)
         echo(f"{course_dir}: {error.diagnostics.summary()}; run `flashgen check`", err=True)
@@ -43,6 +43,12 @@ def run_student(
     except AnkiUnavailable as error:
         echo(f"error: {error}", err=True)
         return EXIT_FAILED
+    if not any(concept.cards for concept in progress.concepts):
+        echo(
+            f"warning: {progress.source or 'the collection'} holds no card of course "
+            f"'{progress.course_id}': import its deck (flashgen build) or run flashgen sync first",
+            err=True,
+        )
     if output_format == "json":
         text = json.dumps(progress_document(progress), indent=2, ensure_ascii=False) + "\n"
     else:
@@ -51,7 +57,7 @@ def run_student(
         if html_file is not None:
             from flashgen.student.progress_html import progress_page
 
-            write_atomically(html_file, progress_page(load_study(course_dir), progress))
+            write_atomically(html_file, progress_page(study, progress))
             echo(f"wrote {html_file}", err=True)
         if output_file is not None:
             write_atomically(output_file, text)

@@ -9,7 +9,7 @@ from flashgen.course.checks import load_course
 from flashgen.diagnostics import CourseError
 from flashgen.outputs.cards import StudySet, study_cards
 from flashgen.outputs.concept_map import text_width
-from flashgen.student.progress import STATES, Progress, assess, read_history
+from flashgen.student.progress import MASTERED, STATES, Progress, assess, read_history
 from flashgen.student.progress_json import iso_time
 
 STATE_LABELS = {
@@ -30,7 +30,7 @@ def load_study(course_dir: Path) -> StudySet:
 
 def student_progress(
     course_dir: Path, collection: str | None, anki_connect: str | None, now: float | None = None
-) -> Progress:
+) -> tuple[StudySet, Progress]:
     """Assess the student whose Anki ``--collection`` or ``--anki-connect`` names.
 
     Raises :class:`CourseError` (the course has errors) or
@@ -44,7 +44,7 @@ def student_progress(
         history = read_history(anki, study)
     finally:
         anki.close()
-    return assess(study, history, time.time() if now is None else now)
+    return study, assess(study, history, time.time() if now is None else now)
 
 
 def percent(value: float | None) -> str:
@@ -106,5 +106,10 @@ def render_table(progress: Progress) -> str:
             else:
                 out.append(f"  {entry.concept}: every prerequisite is mastered; review it")
     study_next = progress.study_next
-    out.append(f"study next: {', '.join(study_next) if study_next else 'nothing: all mastered'}")
+    if study_next:
+        out.append(f"study next: {', '.join(study_next)}")
+    elif all(c.state == MASTERED for c in progress.concepts):
+        out.append("study next: nothing, every concept is mastered")
+    else:
+        out.append("study next: nothing new; keep up with the reviews Anki schedules")
     return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ verify: whatever is still to do is reported as not applied.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import unicodedata
 from collections import defaultdict
@@ -64,8 +65,7 @@ class SyncPlan:
     kept: dict[str, int] = field(default_factory=dict)  #: the student's own decks
     suspend: list[int] = field(default_factory=list)
     delete: list[int] = field(default_factory=list)
-    reposition: list[int] = field(default_factory=list)  #: new cards in learning order
-    reposition_start: int = 0
+    reposition: dict[int, int] = field(default_factory=dict)  #: new card id to its position
     reposition_count: int = 0  #: cards whose position changes (new notes' cards included)
 
     @property
@@ -82,6 +82,8 @@ class SyncPlan:
         parts = [f"{self.count(status)} {status}" for status in ("new", "updated", "unchanged")]
         retired = self.count("retired") + self.count("delete")
         text = f"{self.where}: " + ", ".join(parts) + f", {retired} retired notes"
+        if self.count("skipped"):
+            text += f" ({self.count('skipped')} skipped)"
         moves = sum(len(ids) for ids in self.move.values())
         if moves:
             text += f"; {plural(moves, 'card')} to move"
@@ -168,7 +170,7 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             own_deck[name] = not set(inside) <= course_cards
         return own_deck[name]
 
-    new_cards_in_order: list[CardRecord] = []
+    new_cards_in_order: list[list[CardRecord]] = []
     new_note_cards = 0
     for note in deck.notes:
         record = matched.get(note.guid)
@@ -204,7 +206,11 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             details.append("tags")
         if RETIRED_TAG.casefold() in _folded(record.tags):
             plan.untag.append(record.id)
-            details.append("back in the course")
+            suspended = sum(1 for card in cards if card.is_suspended)
+            details.append(
+                "back in the course"
+                + (f"; unsuspend its {plural(suspended, 'card')} in Anki" if suspended else "")
+            )
         gone = [
             card.id
             for card in cards
@@ -225,9 +231,9 @@ def make_plan(deck: CourseDeck, anki: StudentAnki, delete_retired: bool = False)
             )
             if "deck" not in details:
                 details.append("deck")
-        new_cards_in_order += [
-            card for card in cards if card.is_new and card.ord + 1 not in note.removed_clozes
-        ]
+        new = [card for card in cards if card.is_new and card.ord + 1 not in note.removed_clozes]
+        if new:
+            new_cards_in_order.append(new)
         plan.notes.append(NotePlan(note.key, "updated" if details else "unchanged",
                                    tuple(details)))  # fmt: skip
     _plan_order(plan, new_cards_in_order, new_note_cards)
@@ -284,13 +290,41 @@ def _plan_retired(
     plan.notes.append(NotePlan(note.key, "retired", tuple(details)))
 
 
-def _plan_order(plan: SyncPlan, cards: list[CardRecord], new_note_cards: int) -> None:
-    """New cards at consecutive positions from the course's first one, in learning order
-    (``cards`` come in note order, each note's cards by ordinal)."""
-    plan.reposition = [card.id for card in cards]
-    plan.reposition_start = min((card.due for card in cards), default=0)
-    moving = sum(1 for index, card in enumerate(cards) if card.due != plan.reposition_start + index)
-    plan.reposition_count = moving + new_note_cards if moving or new_note_cards else 0
+def _plan_order(plan: SyncPlan, notes: list[list[CardRecord]], new_note_cards: int) -> None:
+    """The new cards' positions in learning order, as the deck gives them: one position per
+    note (siblings share it, as in the ``.apkg``), from the course's first new card on.
+
+    ``notes`` holds each note's new cards, notes in learning order. Cards already in that
+    order (positions rising from note to note) stay where they are.
+    """
+    cards = [card for group in notes for card in group]
+    start = min((card.due for card in cards), default=0)
+    plan.reposition = {card.id: start + index for index, group in enumerate(notes)
+                       for card in group}  # fmt: skip
+    in_order = all(
+        a.due < b.due or (a.due == b.due and a.note_id == b.note_id)
+        for a, b in itertools.pairwise(cards)
+    )
+    moving = 0 if in_order else sum(1 for c in cards if c.due != plan.reposition[c.id])
+    plan.reposition_count = moving + new_note_cards
+
+
+def _reposition(anki: StudentAnki, plan: SyncPlan, cards: dict[int, int]) -> None:
+    """Move the cards whose position differs, one call per run of consecutive positions."""
+    wanted = [(position, card_id) for card_id, position in plan.reposition.items()
+              if cards.get(card_id) != position]  # fmt: skip
+    run: list[int] = []
+    first = previous = 0
+    for position, card_id in sorted(wanted):
+        if run and position != previous + 1:
+            anki.reposition_new(run, first)
+            run = []
+        if not run:
+            first = position
+        run.append(card_id)
+        previous = position
+    if run:
+        anki.reposition_new(run, first)
 
 
 def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
@@ -326,7 +360,8 @@ def apply_plan(plan: SyncPlan, deck: CourseDeck, anki: StudentAnki) -> None:
         anki.set_deck(card_ids, target)
     anki.suspend(after.suspend)
     if after.reposition_count:
-        anki.reposition_new(after.reposition, after.reposition_start)
+        due = {card.id: card.due for card in anki.cards(list(after.reposition))}
+        _reposition(anki, after, due)
 
 
 def run_sync(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ from flashgen.student.progress import assess, read_history
 from flashgen.student.progress_json import FORMAT, SETS, VERSION, progress_document
 from flashgen.student.progress_report import load_study
 from simulated_student import studied_progress_course
+from support import REPO
 
-DOC = Path(__file__).parents[1] / "docs" / "progress.md"
+DOC = REPO / "docs" / "progress.md"
 
 
 def shape(value: Any) -> Any:

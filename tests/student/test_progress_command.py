@@ -14,6 +14,7 @@ pytest.importorskip("anki")
 from flashgen.cli import main
 from flashgen.student.progress_json import FORMAT, VERSION
 from simulated_student import studied_progress_course
+from support import COURSES
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -118,7 +119,7 @@ def test_the_command_line_is_checked(args, message):
 
 def test_a_missing_collection_is_a_message_not_a_traceback(tmp_path):
     course = tmp_path / "course"
-    shutil.copytree(Path(__file__).parent / "courses" / "progress", course)
+    shutil.copytree(COURSES / "progress", course)
     status, out, err = run(course, "--collection", tmp_path / "nowhere.anki2")
     assert (status, out) == (1, "")
     assert err == f"error: {tmp_path / 'nowhere.anki2'}: no such collection file\n"
@@ -126,9 +127,22 @@ def test_a_missing_collection_is_a_message_not_a_traceback(tmp_path):
 
 def test_a_course_with_errors_is_reported_located(tmp_path):
     course = tmp_path / "course"
-    shutil.copytree(Path(__file__).parent / "courses" / "progress", course)
+    shutil.copytree(COURSES / "progress", course)
     concept = course / "numbers" / "addition.yaml"
     concept.write_text(concept.read_text().replace("[counting]", "[countin]"))
     status, out, err = run(course, "--collection", tmp_path / "any.anki2")
     assert (status, out) == (1, "")
     assert f"{concept}:4:" in err and "countin" in err
+
+
+def test_a_collection_without_the_course_says_so(tmp_path):
+    from anki.collection import Collection
+
+    Collection(str(tmp_path / "empty.anki2")).close()
+    status, out, err = run(COURSES / "progress", "--collection", tmp_path / "empty.anki2")
+    assert status == 0
+    assert err == (
+        f"warning: collection {tmp_path / 'empty.anki2'} holds no card of course 'arith_101': "
+        "import its deck (flashgen build) or run flashgen sync first\n"
+    )
+    assert "ready to learn (1): counting" in out.splitlines()

@@ -130,3 +130,19 @@ def test_weak_prerequisites_are_nearest_first():
     states = {"a": model.STRUGGLING, "b": model.MASTERED, "c": model.IN_PROGRESS}
     assert weak_prerequisites("d", prerequisites, states) == ("c", "a")
     assert weak_prerequisites("a", prerequisites, states) == ()
+
+
+def test_the_review_log_estimate_reproduces_ankis_fsrs_state(result):
+    """Replayed through the reference implementation, a card's review log gives the memory
+    state Anki's FSRS keeps (the simulated student has FSRS's default parameters)."""
+    _, _, history, fsrs = result
+    if not fsrs:
+        pytest.skip("only a collection with FSRS on has Anki's memory states")
+    from flashgen.student import recall
+
+    answered = [item for item in history.cards if item.card.memory is not None]
+    assert len(answered) == 11
+    for item in answered:
+        estimate = recall.estimate_memory(item.reviews)
+        assert estimate.stability == pytest.approx(item.card.memory.stability, rel=0.01, abs=0.01)
+        assert estimate.difficulty == pytest.approx(item.card.memory.difficulty, abs=0.05)
