@@ -22,6 +22,7 @@ from flashgen.outputs.preview.anki_render import (
     render_with_anki,
     require,
 )
+from flashgen.outputs.preview.memo import PreviewMemo
 from flashgen.outputs.preview.pages import (
     MAX_PAGE_CHARS,
     WHOLE_MAP_LIMIT,
@@ -36,7 +37,7 @@ from flashgen.outputs.preview.server import (
     free_port_after,
     serve_forever,
 )
-from flashgen.outputs.preview.site import PreviewMemo, PreviewResult, build_preview
+from flashgen.outputs.preview.site import PreviewResult, build_preview
 
 __all__ = [
     "HOST",

@@ -24,7 +24,8 @@ from typing import Any
 
 from flashgen.diagnostics import CourseError, display_path, plural, printable
 from flashgen.outputs.preview.anki_render import PreviewUnavailable, require
-from flashgen.outputs.preview.site import CourseLoader, PreviewMemo, build_preview
+from flashgen.outputs.preview.memo import PreviewMemo
+from flashgen.outputs.preview.site import CourseLoader, build_preview
 from flashgen.render.templates import default_templates_dir
 
 LIVE_PREFIX = "/__flashgen__/"
