@@ -61,7 +61,7 @@ ANKICONNECT_VENV ?= .venv-ankiconnect
 ANKICONNECT_SERVER ?= anki-connect-server==0.5.0 httpx
 NEWER_PYTHON = $(firstword $(foreach v,14 13 12,$(shell command -v python3.$(v) >/dev/null 2>&1 \
   && python3.$(v) -c '' 2>/dev/null && echo python3.$(v))) \
-  $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python3))
+  $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.1[2-9]*/bin/python3))
 
 ankiconnect-server: $(VENV)/bin/python
 	@if $(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then :; \

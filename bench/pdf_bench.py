@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flashgen.course.checks import load_course
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
+from flashgen.pipeline.load import load_course
 from pdf_synthetic import write_course
 
 

@@ -6,6 +6,17 @@ hand-written fake). The package needs Python 3.12 or newer: on an older Python t
 environment's own ``[test]`` extra leaves it out and ``make ankiconnect-server`` installs it
 into a side environment (``.venv-ankiconnect``), which is where :func:`server_command` looks
 after the running environment. Without either, the AnkiConnect tests skip, naming the target.
+
+Why this one: Anki desktop (``aqt`` with PyQt6) installs from PyPI and could run under Xvfb,
+but the AnkiConnect add-on itself is published only on AnkiWeb, in no package registry (the
+AnkiConnect-related packages there are clients, or add-on tooling that fetches from AnkiWeb).
+Where anki-connect-server 0.5.0 departs from the add-on, as seen in these tests:
+``exportPackage`` fails with anki 26 (a TypeError: so a backup over it always fails);
+``storeMediaFile`` rejects ``deleteExisting``; ``updateModelTemplates`` writes each given
+template into every template of the note type (flashgen's note types have one);
+``notesInfo`` leaves out ``mod`` and ``cards``, and missing notes instead of answering ``{}``;
+an internal error is HTTP 500 with the error in the usual body; it imports ``httpx`` without
+declaring it.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ if settings is not None:
         os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
     )
 
-from flashgen.course.checks import load_course
 from flashgen.course.model import Course
+from flashgen.pipeline.load import load_course
 from support import write_course
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -46,6 +46,16 @@ def repository_courses_stay_unwritten():
     after = {path: path.read_bytes() for path in _ledgers()}
     written = sorted(str(p.relative_to(REPOSITORY)) for p in after if before.get(p) != after[p])
     assert not written, f"tests wrote into repository courses: {written}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flashgen_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The pipeline's memo and the PDF caches of this test run in a folder of its own, not in
+    the user's cache folder (a test that needs its own sets FLASHGEN_CACHE_DIR again)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("FLASHGEN_CACHE_DIR", str(tmp_path_factory.mktemp("flashgen-cache")))
+    yield
+    patch.undo()
 
 
 @pytest.fixture

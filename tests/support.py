@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from flashgen.course.checks import load_course
 from flashgen.course.model import Course
 from flashgen.diagnostics import Diagnostics
+from flashgen.pipeline.load import load_course
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

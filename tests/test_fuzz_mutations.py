@@ -15,9 +15,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flashgen.course.checks import load_course
 from flashgen.diagnostics import CourseError
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import VALID_COURSE
 
 FILES = sorted(p.relative_to(VALID_COURSE).as_posix() for p in VALID_COURSE.rglob("*.yaml"))

@@ -17,10 +17,10 @@ pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flashgen.course.checks import load_course
 from flashgen.course.graph import find_cycles
 from flashgen.course.loader import parse_yaml
 from flashgen.diagnostics import Diagnostics
+from flashgen.pipeline.load import load_course
 from support import concept_yaml, write_course
 
 scalars = st.one_of(

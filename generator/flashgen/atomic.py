@@ -8,10 +8,14 @@ output untouched, and two builds racing into one folder each replace the file wh
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import marshal
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 TEMP_PREFIX = ".flashgen-tmp-"
 
@@ -82,3 +86,49 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+#: How :func:`write_sealed` files start; a file without it (or with another) is not ours.
+SEAL = b"flashgen-cache\x00"
+
+
+def write_sealed(path: Path, value: Any, magic: bytes = SEAL) -> None:
+    """Write ``value`` (:mod:`marshal` types only) atomically, after ``magic`` and a SHA-256
+    of the rest, so that :func:`read_sealed` can tell a whole file from a damaged one."""
+    payload = marshal.dumps(value)
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        handle.write(magic + hashlib.sha256(payload).digest())
+        handle.write(payload)
+
+
+def read_sealed(path: Path, magic: bytes = SEAL) -> Any:
+    """What :func:`write_sealed` wrote, or ``None`` when missing, truncated or corrupt."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(magic) + 32
+    if len(data) < head or not data.startswith(magic):
+        return None
+    if hashlib.sha256(data[head:]).digest() != data[len(magic) : head]:
+        return None
+    try:
+        return marshal.loads(data[head:])
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def tie_to_build(parent: int) -> None:
+    """A worker process's initializer: tie the worker's life to the build's, so that a killed
+    build leaves no worker behind writing or holding its outputs, and let go of the build's
+    standard output and error, which its caller may be waiting on."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the build died before the line above
+        os._exit(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)

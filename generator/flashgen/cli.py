@@ -10,7 +10,6 @@ import click
 
 from flashgen import __version__
 from flashgen.atomic import OutputError
-from flashgen.course.checks import load_course
 from flashgen.course.discovery import find_course
 from flashgen.course.reader import COURSE_FILE
 from flashgen.course.schema import QUESTION_TYPES
@@ -25,6 +24,13 @@ COURSE_DIR = click.argument(
     "course_dir",
     required=False,
     type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
+)
+
+VERBOSE = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also say what was reused from the cache and what was computed (on standard error).",
 )
 
 OUTPUT_FORMAT = click.option(
@@ -70,7 +76,8 @@ def main() -> None:
     is_flag=True,
     help="Fail (exit status 1) on warnings too, for CI; see docs/quality.md to silence one.",
 )
-def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
+@VERBOSE
+def check(course_dir: Path | None, output_format: str, strict: bool, verbose: bool) -> None:
     """Check the course in COURSE_DIR and report every problem.
 
     Each problem is printed as `path:line:column: error|warning: message`. Errors are
@@ -86,16 +93,13 @@ def check(course_dir: Path | None, output_format: str, strict: bool) -> None:
     Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors
     (with --strict: errors or warnings).
     """
-    from flashgen.pipeline.cache import (
-        check as check_files,  # load_course's checks, file by file in parallel
-    )
+    from flashgen.pipeline.build import check as run_check
 
     course_dir, _ = course_for(course_dir)
-    course, diag = check_files(course_dir)
-    if course is not None and not diag.has_errors:
-        from flashgen.outputs.publication import check_cloze_numbers
-
-        check_cloze_numbers(course_dir, course, diag)
+    loaded = run_check(course_dir)
+    course, diag = loaded.course, loaded.diagnostics
+    if verbose:
+        click.echo(loaded.memo.summary(), err=True)
     if output_format == "json":
         click.echo(diag.render_json())
     else:
@@ -188,6 +192,7 @@ EXIT_BAD_OUTPUT_FOLDER = 2
     "keep their cards in the old deck and get new cards in the new one.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@VERBOSE
 def build(
     course_dir: Path | None,
     output_dir: Path | None,
@@ -196,6 +201,7 @@ def build(
     card_size: str,
     rename_decks: bool,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Check the course in COURSE_DIR and build it into OUTPUT.
 
@@ -217,7 +223,10 @@ def build(
     (`flashgen diff` shows what the next import does). Set SOURCE_DATE_EPOCH for
     byte-identical output.
 
-    The course is checked first; with any error nothing is written.
+    The course is checked first; with any error nothing is written. An output whose inputs
+    did not change since flashgen wrote it is left untouched ("up to date"). What each
+    concept file gave is kept in flashgen's cache folder ($FLASHGEN_CACHE_DIR, else
+    ~/.cache/flashgen) and reused by every command.
 
     OUTPUT must be new, empty or written by flashgen before (it keeps a .flashgen-output
     file listing what it wrote; only those files are ever replaced or deleted), and outside
@@ -257,6 +266,8 @@ def build(
         click.echo(f"error: cannot write{where}: {error.strerror or error}", err=True)
         sys.exit(EXIT_WRITE_FAILED)
     report(result.diagnostics)
+    if verbose and result.memo is not None:
+        click.echo(result.memo.summary(), err=True)
     if not quiet:
         for path in result.written:
             if path in result.unchanged:
@@ -316,6 +327,12 @@ def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> Non
     flag_value="http://127.0.0.1:8765",
     help="Talk to the running Anki through the AnkiConnect add-on (alone: http://127.0.0.1:8765).",
 )
+@click.option(
+    "--anki-connect-remote",
+    is_flag=True,
+    help="Allow an --anki-connect URL on another computer (whoever reaches AnkiConnect's port "
+    "controls the whole collection; by default only this computer is asked).",
+)
 @click.option("--apply", is_flag=True, help="Do it (after Anki's own backup); default: dry run.")
 @click.option(
     "--delete-retired",
@@ -326,6 +343,7 @@ def sync(
     course_dir: Path | None,
     collection: str | None,
     anki_connect: str | None,
+    anki_connect_remote: bool,
     apply: bool,
     delete_retired: bool,
 ) -> None:
@@ -360,8 +378,11 @@ def sync(
         raise click.UsageError(
             "say which Anki: --collection PATH|PROFILE (Anki closed) or --anki-connect (Anki open)"
         )
+    if anki_connect_remote and anki_connect is None:
+        raise click.UsageError("--anki-connect-remote goes with --anki-connect URL")
     course_dir, _ = course_for(course_dir)
-    sys.exit(run_sync(course_dir, collection, anki_connect, apply, delete_retired, click.echo))
+    sys.exit(run_sync(course_dir, collection, anki_connect, apply, delete_retired, click.echo,
+                      anki_connect_remote))  # fmt: skip
 
 
 @main.command()
@@ -380,6 +401,12 @@ def sync(
     is_flag=False,
     flag_value="http://127.0.0.1:8765",
     help="Read the running Anki through AnkiConnect (alone: http://127.0.0.1:8765).",
+)
+@click.option(
+    "--anki-connect-remote",
+    is_flag=True,
+    help="Allow an --anki-connect URL on another computer (whoever reaches AnkiConnect's port "
+    "controls the whole collection; by default only this computer is asked).",
 )
 @click.option(
     "--from-json",
@@ -405,6 +432,7 @@ def progress(
     paths: tuple[Path, ...],
     collection: str | None,
     anki_connect: str | None,
+    anki_connect_remote: bool,
     from_json: bool,
     output_format: str,
     html_file: Path | None,
@@ -423,7 +451,7 @@ def progress(
     Examples:
       flashgen progress cards --collection              default Anki profile
       flashgen progress cards --collection ~/col.anki2 --html progress.html
-      flashgen progress cards --anki-connect            Anki open, add-on installed
+      flashgen progress cards --anki-connect            Anki open (AnkiConnect)
       flashgen progress cards --collection --format json -o me.json
       flashgen progress cards --from-json class/*.json  class view of shared files
 
@@ -439,6 +467,8 @@ def progress(
             "say whose progress: --collection PATH|PROFILE (Anki closed), --anki-connect "
             "(Anki open) or --from-json FILE... (students' exported files)"
         )
+    if anki_connect_remote and anki_connect is None:
+        raise click.UsageError("--anki-connect-remote goes with --anki-connect URL")
     if from_json:
         if html_file is not None:
             raise click.UsageError("--html draws one student's map; not with --from-json")
@@ -454,7 +484,7 @@ def progress(
         raise click.UsageError(f"one course folder, not {len(paths)} paths")
     course_dir, _ = course_for(paths[0] if paths else None)
     sys.exit(run_student(course_dir, collection, anki_connect, output_format, html_file,
-                         output_file, click.echo))  # fmt: skip
+                         output_file, click.echo, anki_connect_remote))  # fmt: skip
 
 
 #: Exit status when the preview extra (anki, watchfiles) is not installed.
@@ -682,9 +712,12 @@ def stats(course_dir: Path | None, output_format: str) -> None:
     import json
 
     from flashgen.course.stats import as_json, course_stats, render_text
+    from flashgen.pipeline.load import load
 
     course_dir, _ = course_for(course_dir)
-    course, diag = load_course(course_dir)
+    loaded = load(course_dir)
+    loaded.memo.save()
+    course, diag = loaded.course, loaded.diagnostics
     if course is None:
         report(diag)
         click.echo(f"{course_dir}: {diag.summary()}", err=True)

@@ -38,7 +38,7 @@ def test_learning_order_files_in_folders(make_course) -> None:
 
 
 def test_learning_order_puts_cycles_last_in_file_order(tmp_path) -> None:
-    from flashgen.course.checks import load_course
+    from flashgen.pipeline.load import load_course
     from support import write_course
 
     root = write_course(

@@ -18,12 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flashgen.cli import main
-from flashgen.course.checks import load_course
 from flashgen.course.model import Cloze, MultipleChoice, TrueFalse
 from flashgen.course.quality import RULES
 from flashgen.course.quality.rules import question_findings
 from flashgen.diagnostics import Diagnostic, Location
-from flashgen.pipeline.cache import check as check_fast
+from flashgen.pipeline.load import load, load_course
 from support import COURSES, REPO, write_course
 
 QUALITY = COURSES / "quality"
@@ -195,11 +194,17 @@ def test_a_bad_quality_setting_is_a_located_error(
 
 
 @pytest.mark.parametrize("name", [*COURSE_NAMES, "../../quality/labelled"])
-def test_the_fast_check_reports_the_same_warnings(name: str, tmp_path: Path) -> None:
-    """`flashgen check` and `build --only apkg` read through the build cache's records."""
-    _, slow = load_course(QUALITY / name)
-    _, fast = check_fast(QUALITY / name)
-    assert fast.render_text() == slow.render_text()
+def test_warnings_from_the_memo_are_those_found_fresh(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands read each file's quality record from the pipeline's memo when the file did
+    not change: the course-wide rules then report the same warnings."""
+    monkeypatch.setenv("FLASHGEN_CACHE_DIR", str(tmp_path))
+    _, fresh = load_course(QUALITY / name)
+    load(QUALITY / name).memo.save()
+    again = load(QUALITY / name)
+    assert again.memo.hits["concept"] > 0
+    assert again.diagnostics.render_text() == fresh.render_text()
 
 
 def test_strict_fails_on_warnings_and_json_names_the_rule() -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from flashgen.course.checks import load_course
 from flashgen.course.quality import RULES
+from flashgen.pipeline.load import load_course
 from support import TESTS
 
 LABELLED = TESTS / "quality" / "labelled"

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
-from flashgen.course.checks import load_course
 from flashgen.course.jsonschema import schemas
 from flashgen.course.loader import load_yaml
 from flashgen.course.scaffold import ScaffoldError, init_course, new_concept, quote
 from flashgen.course.schema import QUESTION_TYPES
 from flashgen.diagnostics import Diagnostics
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)\n")
 

@@ -11,11 +11,11 @@ import pytest
 from anki.collection import Collection
 
 from ankitools import answer_cards, import_apkg, note_by_guid, scheduling
-from flashgen.course.checks import load_course
 from flashgen.course.graph import prerequisite_map
 from flashgen.diagnostics import CourseError
 from flashgen.outputs.identity import note_guid
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import TESTS
 
 HERE = TESTS

@@ -5,9 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from flashgen.course.checks import load_course
 from flashgen.course.graph import prerequisite_map
 from flashgen.outputs.concept_map import MapStyle, concept_map_svg, layout, text_width, wrap
+from flashgen.pipeline.load import load_course
 from support import SEED_COURSE, concept_yaml, write_course
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -330,8 +330,8 @@ def test_a_ledger_that_is_a_link_out_of_the_course_is_refused(course, tmp_path):
 def test_the_seed_course_ships_its_ledger():
     """cards/flashgen.ledger is committed: every note of the seed course is in it (after
     adding questions, run `flashgen build cards` and commit the ledger with them)."""
-    from flashgen.course.checks import load_course
     from flashgen.pipeline.build import plan
+    from flashgen.pipeline.load import load_course
     from support import SEED_COURSE
 
     course, _ = load_course(SEED_COURSE)

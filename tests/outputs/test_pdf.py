@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from flashgen.cli import main
-from flashgen.course.checks import load_course
 from flashgen.course.graph import prerequisite_map
 from flashgen.course.model import MultipleChoice, TrueFalse
 from flashgen.diagnostics import CourseError
@@ -22,6 +21,7 @@ from flashgen.outputs import concept_map, pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from flashgen.render.typst_markup import ResultCache, load_formula_cache
 from support import TESTS, concept_yaml, require_cjk_font, write_course
 

@@ -12,11 +12,11 @@ import pypdf
 import pytest
 from test_pdf import flat, runs, squash
 
-from flashgen.course.checks import load_course
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import TESTS
 
 BENCH = TESTS.parent / "bench"

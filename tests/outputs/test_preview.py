@@ -208,7 +208,7 @@ def test_the_preview_reports_what_check_reports(course: Path, tmp_path: Path) ->
     next one from its memo."""
     import shutil
 
-    from flashgen.course.checks import load_course
+    from flashgen.pipeline.load import load_course
 
     root = shutil.copytree(course, tmp_path / "course")
     _, expected = load_course(root)

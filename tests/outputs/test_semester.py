@@ -20,12 +20,12 @@ import pytest
 from anki.collection import Collection
 
 from ankitools import answer_cards, import_apkg, note_by_guid
-from flashgen.course.checks import load_course
 from flashgen.course.graph import prerequisite_map
 from flashgen.diagnostics import Location
 from flashgen.outputs.identity import note_guid
 from flashgen.outputs.ledger import LEDGER_NAME, RETIRED_TAG
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import COURSES, concept_yaml, write_course
 
 SEMESTER = COURSES / "semester"

@@ -1,4 +1,5 @@
-"""The build cache: up-to-date decks are left alone, changes rebuild, a bad cache is ignored."""
+"""The pipeline's memo: every command reuses what did not change, up-to-date outputs are left
+alone, and a damaged, foreign or other course's cache is ignored and rewritten."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from pathlib import Path
 
 import genanki
 import pytest
+from click.testing import CliRunner
 
-from flashgen.course.checks import load_course
+from flashgen.cli import main
+from flashgen.outputs.folder import record_written, written_before
 from flashgen.outputs.identity import note_guid
-from flashgen.pipeline import cache
-from flashgen.pipeline.build import build
+from flashgen.pipeline import cache, load
+from flashgen.pipeline.build import build, check, published_package
+from flashgen.pipeline.load import load_course
 from support import TESTS
 
 HERE = TESTS
@@ -25,6 +29,14 @@ ALL_COURSES = [
     DECK_COURSE,
     *sorted(p for p in (HERE / "courses" / "bad").iterdir() if p.is_dir()),
 ]
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    """A memo of this test's own (the default is the user's cache folder)."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("FLASHGEN_CACHE_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture
@@ -66,23 +78,144 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_a_rebuild_with_nothing_changed_leaves_the_deck_untouched(tmp_path, course, epoch):
-    first = deck(course, tmp_path / "out")
-    (target,) = first.written
-    before = identity(target)
-    again = deck(course, tmp_path / "out")
-    assert again.written == again.unchanged == [target]
-    assert identity(target) == before
+def memo_files(cache_dir: Path) -> dict[str, tuple[int, int, bytes]]:
+    return {path.name: identity(path) for path in cache_dir.rglob("*") if path.is_file()}
 
 
-def test_an_edited_file_is_rebuilt_and_matches_a_build_without_cache(tmp_path, course, epoch):
-    (target,) = deck(course, tmp_path / "out").written
+def computed(result) -> dict[str, int]:
+    return {kind: count for kind, count in result.memo.misses.items() if count}
+
+
+# --- Nothing changed: nothing is computed, nothing written ----------------------------------
+
+
+def test_a_second_build_with_nothing_changed_reuses_everything(tmp_path, course, epoch):
+    """The default build (deck and PDFs): every output left as it was, every file's concept
+    and notes taken from the memo (the counters `build --verbose` prints)."""
+    out = tmp_path / "out"
+    first = build(course, out)
+    assert sorted(p.name for p in first.written) == [
+        "deck-demo-cards.pdf", "deck-demo-guide.pdf", "deck-demo.apkg"
+    ]  # fmt: skip
+    before = {path: identity(path) for path in first.written}
+    again = build(course, out)
+    assert again.written == again.unchanged == first.written
+    assert {path: identity(path) for path in again.written} == before
+    assert again.memo.hits["concept"] == 3 and again.memo.hits["output"] == 2
+    assert again.memo.hits["notes"] == 0  # up-to-date outputs: no notes needed
+    # tokens.yaml names an image: it is read and checked every time (images change alone)
+    assert computed(again) == {"concept": 1, "stat": 1}
+
+
+def test_build_verbose_prints_what_was_reused(tmp_path, course, epoch):
+    out = tmp_path / "out"
+    arguments = ["build", str(course), "-o", str(out), "--only", "apkg", "--verbose"]
+    CliRunner().invoke(main, arguments, catch_exceptions=False)
+    result = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "deck-demo.apkg is up to date (nothing changed)" in result.output
+    assert "cache: concept 3 reused, 1 computed; output 1 reused, 0 computed" in result.output
+
+
+def test_one_changed_file_is_read_and_rendered_again_alone(tmp_path, course, epoch):
+    out = tmp_path / "out"
+    (target,) = deck(course, out).written
     edit(course / "basics" / "attention.yaml", "summary:", "summary: Edited now.\n  ")
-    result = deck(course, tmp_path / "out")
+    result = deck(course, out)
     assert result.written == [target] and result.unchanged == []
+    assert result.memo.misses["concept"] == 2  # attention.yaml, and tokens.yaml (its image)
+    assert result.memo.misses["notes"] == 1  # the other two are reused
     assert any("Edited now." in fields for _, fields, _ in notes(target))
     (fresh,) = deck(course, tmp_path / "fresh").written
     assert target.read_bytes() == fresh.read_bytes()
+
+
+def test_check_build_preview_and_diff_share_one_memo(tmp_path, course, epoch, cache_dir):
+    checked = check(course)
+    assert checked.memo.misses["concept"] == 4 and not checked.diagnostics.has_errors
+    built = deck(course, tmp_path / "out")
+    assert built.memo.hits["concept"] == 3  # read by check
+    assert built.memo.misses["notes"] == 3
+    kept = memo_files(cache_dir)
+    assert check(course).memo.misses["notes"] == 0
+    planned = published_package(course)
+    assert planned.memo.hits["notes"] == 3 and planned.memo.misses["notes"] == 0
+    assert planned.memo.hits["concept"] == 3
+    if _has_preview():
+        from flashgen.outputs.preview import build_preview
+
+        build_preview(course, tmp_path / "site")
+    assert memo_files(cache_dir) == kept  # nothing new computed, nothing to rewrite
+
+
+def _has_preview() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) for name in ("anki", "mathjax"))
+
+
+# --- Damaged, foreign and other courses' caches ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # truncated
+        lambda data: b"",  # empty
+        lambda data: os.urandom(len(data)),  # garbage
+        lambda data: data[:-10] + bytes(10),  # corrupt tail (checksum no longer matches)
+        lambda data: data.replace(b"flashgen-memo", b"flashgen-memX", 1),  # wrong magic
+    ],
+)
+def test_a_damaged_cache_is_ignored_and_rewritten(tmp_path, course, epoch, damage, cache_dir):
+    out = tmp_path / "out"
+    (target,) = deck(course, out).written
+    expected = target.read_bytes()
+    edit(course / "basics" / "tokens.yaml", "summary:", "summary: Changed.\n  ")
+    (fresh,) = deck(course, tmp_path / "fresh").written
+    for path in cache_dir.rglob("*"):
+        if path.is_file():
+            path.write_bytes(damage(path.read_bytes()))
+    result = deck(course, out)
+    assert result.written == [target] and result.unchanged == []
+    assert result.memo.hits["concept"] == 0 and result.memo.misses["notes"] == 3
+    assert target.read_bytes() == fresh.read_bytes() != expected
+    again = deck(course, out)
+    assert again.unchanged == [target] and again.memo.hits["concept"] == 3  # whole again
+
+
+def test_a_cache_of_another_flashgen_version_is_ignored(tmp_path, course, epoch, monkeypatch):
+    out = tmp_path / "out"
+    (target,) = deck(course, out).written
+    monkeypatch.setattr(cache, "__version__", "0.0-other")
+    result = deck(course, out)
+    assert result.unchanged == [] and result.memo.hits["concept"] == 0
+    assert deck(course, out).unchanged == [target]
+
+
+def test_another_course_s_cache_is_ignored(tmp_path, course, epoch, cache_dir):
+    """A course folder reused for another course (a new id): nothing of the old is trusted."""
+    out = tmp_path / "out"
+    deck(course, out)
+    edit(course / "course.yaml", "id: deck-demo", "id: other-demo")
+    shutil.move(course / "flashgen.ledger", tmp_path / "old.ledger")
+    result = deck(course, out)
+    assert result.memo.hits["concept"] == 0 and result.memo.misses["notes"] == 3
+    assert result.unchanged == [] and result.written[0].name == "other-demo.apkg"
+
+
+def test_a_lost_notes_file_is_rendered_again(tmp_path, course, epoch, cache_dir):
+    out = tmp_path / "out"
+    (target,) = deck(course, out).written
+    for path in cache_dir.rglob("notes"):
+        path.unlink()
+    edit(course / "basics" / "tokens.yaml", "summary:", "summary: Again.\n  ")
+    (fresh,) = deck(course, tmp_path / "fresh").written
+    assert deck(course, out).unchanged == []
+    assert target.read_bytes() == fresh.read_bytes()
+
+
+# --- What else shapes the outputs --------------------------------------------------------------
 
 
 def test_without_source_date_epoch_an_edit_gives_the_changed_note_a_new_time(
@@ -102,42 +235,6 @@ def test_without_source_date_epoch_an_edit_gives_the_changed_note_a_new_time(
     mods = {guid: mod for guid, _, mod in notes(target)}
     assert mods.pop(note_guid("deck-demo", "sampling")) == 1_700_000_200
     assert set(mods.values()) == {1_700_000_000}
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda data: data[: len(data) // 2],  # truncated
-        lambda data: b"",  # empty
-        lambda data: os.urandom(len(data)),  # garbage
-        lambda data: data[:-10] + bytes(10),  # corrupt tail (checksum no longer matches)
-        lambda data: data.replace(b"flashgen-cache", b"flashgen-cachX", 1),  # wrong magic
-    ],
-)
-def test_a_damaged_cache_is_ignored_and_the_deck_still_right(tmp_path, course, epoch, damage):
-    out = tmp_path / "out"
-    (target,) = deck(course, out).written
-    expected = target.read_bytes()
-    edit(course / "basics" / "tokens.yaml", "summary:", "summary: Changed.\n  ")
-    (fresh,) = deck(course, tmp_path / "fresh").written
-    for name in ("index", "notes"):
-        for path in (out / cache.CACHE_DIR).rglob(name):
-            path.write_bytes(damage(path.read_bytes()))
-    result = deck(course, out)
-    assert result.written == [target] and result.unchanged == []
-    assert target.read_bytes() == fresh.read_bytes() != expected
-    assert deck(course, out).unchanged == [target]  # and the cache is whole again
-
-
-def test_a_lost_notes_file_is_rendered_again(tmp_path, course, epoch):
-    out = tmp_path / "out"
-    (target,) = deck(course, out).written
-    for path in (out / cache.CACHE_DIR).rglob("notes"):
-        path.unlink()
-    edit(course / "basics" / "tokens.yaml", "summary:", "summary: Again.\n  ")
-    (fresh,) = deck(course, tmp_path / "fresh").written
-    assert deck(course, out).unchanged == []
-    assert target.read_bytes() == fresh.read_bytes()
 
 
 def test_what_else_shapes_the_deck_makes_it_rebuild(tmp_path, course, monkeypatch, epoch):
@@ -167,6 +264,16 @@ def test_a_replaced_deck_is_written_again(tmp_path, course, epoch):
     assert target.read_bytes() == good
 
 
+def test_a_removed_pdf_is_typeset_again(tmp_path, course, epoch):
+    out = tmp_path / "out"
+    first = build(course, out, only=("pdf",))
+    cards = next(path for path in first.written if path.name.endswith("-cards.pdf"))
+    good = cards.read_bytes()
+    cards.unlink()
+    again = build(course, out, only=("pdf",))
+    assert again.unchanged == [] and cards.read_bytes() == good
+
+
 def test_a_file_rewritten_with_the_same_size_and_time_is_read_again(tmp_path, course, epoch):
     """A stat that looks unchanged is trusted only when the ctime shows no later write."""
     out = tmp_path / "out"
@@ -182,7 +289,27 @@ def test_a_file_rewritten_with_the_same_size_and_time_is_read_again(tmp_path, co
     assert any("Atention" in fields for _, fields, _ in notes(target))
 
 
-def test_a_course_with_errors_writes_no_cache(tmp_path, course, epoch):
+def test_the_build_cache_an_earlier_flashgen_kept_in_the_output_folder_is_removed(
+    tmp_path, course, epoch
+):
+    out = tmp_path / "out"
+    deck(course, out)
+    (out / ".cache" / "0123").mkdir(parents=True)
+    (out / ".cache" / "0123" / "index").write_bytes(b"old")
+    record_written(out, [".cache"])
+    deck(course, out)
+    assert not (out / ".cache").exists() and ".cache" not in written_before(out)
+
+
+def test_a_cache_folder_of_the_user_s_own_is_kept(tmp_path, course, epoch):
+    out = tmp_path / "out"
+    deck(course, out)
+    (out / ".cache").mkdir()
+    deck(course, out)
+    assert (out / ".cache").is_dir()
+
+
+def test_a_course_with_errors_writes_nothing_into_the_output_folder(tmp_path, course, epoch):
     edit(course / "basics" / "tokens.yaml", "id: tokens", "id: Tokens Bad")
     with pytest.raises(Exception, match="error"):
         deck(course, tmp_path / "out")
@@ -197,20 +324,23 @@ def test_two_processes_build_the_same_deck_as_one(tmp_path, epoch, monkeypatch):
         text = template.replace("id: sampling", f"id: sampling-{number}")
         (source / "advanced" / f"sampling-{number}.yaml").write_text(text, encoding="utf-8")
     (serial,) = deck(source, tmp_path / "serial").written
-    monkeypatch.setattr(cache, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(cache, "_CHUNK", 3)
+    monkeypatch.setenv("FLASHGEN_CACHE_DIR", str(tmp_path / "other-cache"))
+    monkeypatch.setattr(load, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(load, "CHUNK", 3)
     (parallel,) = deck(source, tmp_path / "parallel").written
     assert serial.read_bytes() == parallel.read_bytes()
 
 
 @pytest.mark.parametrize("root", ALL_COURSES, ids=lambda p: p.name)
-def test_the_fast_check_reports_what_load_course_reports(root, monkeypatch):
+def test_reading_through_the_memo_reports_what_load_course_reports(root, monkeypatch, tmp_path):
+    """Read fresh, from the memo, and in two processes: the same diagnostics."""
     _, expected = load_course(root)
-    _, diagnostics = cache.check(root)
-    assert diagnostics.render_text(relative_to=root) == expected.render_text(relative_to=root)
-    monkeypatch.setattr(cache, "PARALLEL_MIN_FILES", 1)
-    _, parallel = cache.check(root)
-    assert parallel.render_text(relative_to=root) == expected.render_text(relative_to=root)
+    want = expected.render_text(relative_to=root)
+    assert load.load(root).diagnostics.render_text(relative_to=root) == want
+    assert load.load(root).diagnostics.render_text(relative_to=root) == want
+    monkeypatch.setenv("FLASHGEN_CACHE_DIR", str(tmp_path / "parallel"))
+    monkeypatch.setattr(load, "PARALLEL_MIN_FILES", 1)
+    assert load.load(root).diagnostics.render_text(relative_to=root) == want
 
 
 def test_note_guid_is_genankis():
@@ -228,7 +358,7 @@ def test_a_killed_parallel_build_leaves_no_worker_holding_its_output(tmp_path):
     source = tmp_path / "big"
     shutil.copytree(DECK_COURSE, source)
     template = (source / "advanced" / "sampling.yaml").read_text(encoding="utf-8")
-    for number in range(cache.PARALLEL_MIN_FILES * 4):
+    for number in range(load.PARALLEL_MIN_FILES * 4):
         text = template.replace("id: sampling", f"id: sampling-{number}")
         (source / "advanced" / f"s{number}.yaml").write_text(text, encoding="utf-8")
     command = [sys.executable, "-m", "flashgen", "build", str(source), "-o", str(tmp_path / "o")]

@@ -12,9 +12,9 @@ import re
 import pytest
 import typst
 
-from flashgen.course.checks import load_course
 from flashgen.diagnostics import Diagnostics
 from flashgen.outputs.pdf import FORMULA_CACHE
+from flashgen.pipeline.load import load_course
 from flashgen.render import formulas
 from flashgen.render.formula_worker import tokens
 from flashgen.render.formulas import Checked, check_formulas

@@ -12,8 +12,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from flashgen.course.checks import load_course
 from flashgen.diagnostics import Diagnostics, Location
+from flashgen.pipeline.load import load_course
 from flashgen.render import formula_worker, formulas
 from flashgen.render.formula_worker import MAX_FORMULA_CHARS, convert_all
 from flashgen.render.formulas import check_formulas, math_only

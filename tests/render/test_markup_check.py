@@ -211,7 +211,7 @@ import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
 resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
-from flashgen.course.checks import load_course
+from flashgen.pipeline.load import load_course
 course, diag = load_course(Path(sys.argv[1]))
 print(len(diag.errors))
 """

@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("anki")
 pytest.importorskip("fsrs")
 
-from flashgen.course.checks import load_course
 from flashgen.outputs.cards import study_cards
+from flashgen.pipeline.load import load_course
 from flashgen.student import progress as model
 from flashgen.student.collection_file import CollectionFile
 from flashgen.student.progress import assess, read_history, weak_prerequisites

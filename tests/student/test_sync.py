@@ -22,11 +22,11 @@ from click.testing import CliRunner
 
 from ankitools import answer_cards, import_apkg
 from flashgen.cli import main
-from flashgen.course.checks import load_course
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.identity import note_guid
 from flashgen.outputs.ledger import RETIRED_TAG
 from flashgen.pipeline.build import build
+from flashgen.pipeline.load import load_course
 from support import COURSES
 
 COURSE_ID = "semester-demo"

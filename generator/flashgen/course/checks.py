@@ -1,10 +1,13 @@
-"""Checks that need the whole course: duplicates, references, cycles, chapter order."""
+"""Checks that need the whole course: duplicates, references, cycles, chapter order.
+
+The checks of one concept's texts that need the renderer's rules (images, HTML, math) are in
+:mod:`flashgen.render.text_checks`; the pipeline (:mod:`flashgen.pipeline.load`) runs both.
+"""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
-from pathlib import Path
 
 from flashgen.course.graph import find_cycles
 from flashgen.course.model import Concept, Course, MultipleChoice, Question
@@ -14,29 +17,11 @@ from flashgen.diagnostics import Diagnostics, Location, display_path
 MAX_SUGGESTIONS = 50
 
 
-def check_course(course: Course, diag: Diagnostics) -> None:
-    """Append every course-wide problem to ``diag``."""
-    check_links(course, diag)
-    _check_images(course, diag)
-    for concept in course.concepts:
-        check_concept_math(concept, diag)
-    check_quality(course, diag)
-
-
-def check_quality(course: Course, diag: Diagnostics) -> None:
-    """The question-quality rules (:mod:`flashgen.course.quality`), on the same per-file records
-    that the build cache keeps, so both paths report the same warnings."""
-    from flashgen.course import quality
-
-    records = ((concept.path, quality.concept_record(concept)) for concept in course.concepts)
-    quality.report(course.quality or quality.DEFAULT_CONFIG, records, diag, course.root)
-
-
 def check_links(course: Course, diag: Diagnostics) -> None:
     """The checks that need every concept: duplicates, references, cycles, chapter order.
 
-    They read only ids, chapters, prerequisites, related concepts and locations, so the build
-    cache runs them on light stand-ins for :class:`Concept` (see :mod:`flashgen.pipeline.cache`).
+    The pipeline runs them on every run, on the model (:mod:`flashgen.pipeline.load`); each is
+    one pass over the concepts, so they stay linear in the size of the course.
     """
     _check_duplicate_concepts(course, diag)
     _check_references(course, diag)
@@ -136,11 +121,11 @@ def _check_chapter_order(course: Course, diag: Diagnostics) -> None:
 
 
 def _markdown_fields(concept: Concept) -> Iterator[tuple[str, Location]]:
-    for text, owner, key, index in _markdown_texts(concept):
+    for text, owner, key, index in markdown_texts(concept):
         yield text, owner.where(key, None, index)
 
 
-def _markdown_texts(
+def markdown_texts(
     concept: Concept,
 ) -> Iterator[tuple[str, Concept | Question, str, int | None]]:
     """Every Markdown text of a concept: (text, its concept or question, key, list index)."""
@@ -158,96 +143,3 @@ def _markdown_texts(
 
 
 MARKDOWN_KEYS = ("question", "statement", "front", "back", "text", "explanation")
-
-
-def _check_images(course: Course, diag: Diagnostics) -> None:
-    """Every concept's Markdown: images, HTML, nesting (see :mod:`flashgen.render.markup_check`)."""
-    root = course.root.resolve()
-    for concept in course.concepts:
-        check_concept_images(concept, root, diag)
-
-
-def check_concept_images(concept: Concept, root: Path, diag: Diagnostics) -> bool:
-    """Check the Markdown of every text of a concept (``root`` resolved): images, HTML and
-    nesting (see :mod:`flashgen.render.markup_check`); return whether it names any image.
-
-    A concept that names images is never served from the build cache: the image files can
-    change, appear or vanish without its own file changing.
-    """
-    from flashgen.render.markup_check import image_problem, scan
-
-    base = concept.path.parent
-    found = False
-    for text, owner, key, index in _markdown_texts(concept):
-        findings, images = scan(text)
-        if not findings and not images:
-            continue
-        offsets = _Offsets(text)
-        for finding in findings:
-            offset = offsets.of(finding.snippet, finding.line)
-            where = owner.where(key, offset, index)
-            (diag.error if finding.severity == "error" else diag.warning)(where, finding.message)
-        for image in images:
-            found = True
-            problem = image_problem(image.src, base, root)
-            if problem:
-                offset = offsets.of(image.src)
-                if offset is None:
-                    offset = offsets.of(image.snippet)
-                diag.error(owner.where(key, offset, index), problem)
-    return found
-
-
-def check_concept_math(concept: Concept, diag: Diagnostics) -> None:
-    """MathJax commands that cards may not hold (:data:`flashgen.render.markdown.UNSAFE_MATHJAX`),
-    each an error where it is written; formulas Markdown shows as text, each a warning."""
-    from flashgen.render.formulas import concept_texts, math_text_slips
-    from flashgen.render.markdown import mathjax_refusals
-
-    for text, where in concept_texts(concept):
-        for offset, message in math_text_slips(text):
-            diag.warning(where(offset), message)
-        if "\\" not in text:
-            continue
-        for name, offset in mathjax_refusals(text):
-            diag.error(
-                where(offset),
-                f"formula command \\{name} is not allowed: MathJax's safe mode refuses links, "
-                "styles, classes, ids, data attributes and extensions on cards; remove it",
-            )
-
-
-class _Offsets:
-    """Where in a text a finding's piece of source stands: the n-th time a piece is asked
-    for, its n-th occurrence; a piece not found as written, the start of its line."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self._after: dict[str, int] = {}
-
-    def of(self, snippet: str, line: int | None = None) -> int | None:
-        if snippet:
-            found = self.text.find(snippet, self._after.get(snippet, 0))
-            if found != -1:
-                self._after[snippet] = found + len(snippet)
-                return found
-        if line is None:
-            return None
-        offset = 0
-        for _ in range(line):
-            offset = self.text.find("\n", offset) + 1
-            if offset == 0:
-                return None
-        while self.text[offset : offset + 1] in (" ", "\t"):
-            offset += 1
-        return offset
-
-
-def load_course(root: Path, exclude: tuple[Path, ...] = ()) -> tuple[Course | None, Diagnostics]:
-    """Read the course and run every check: what ``flashgen check`` and every build do first."""
-    from flashgen.course.reader import read_course
-
-    course, diag = read_course(root, exclude)
-    if course is not None:
-        check_course(course, diag)
-    return course, diag

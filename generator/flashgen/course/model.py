@@ -7,13 +7,27 @@ from input that passed validation, so their invariants hold everywhere downstrea
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 from flashgen.diagnostics import Location
 
 
+def pickled_by_fields(cls: type) -> type:
+    """Pickle a frozen, slotted dataclass as its class and field values: the dataclass
+    default (a ``__setstate__`` that looks up the fields on every call) costs several times
+    more, and the pipeline's memo unpickles every concept of a course on each run."""
+    names = tuple(f.name for f in fields(cls) if f.init)
+
+    def __reduce__(self: Any) -> tuple[Any, ...]:
+        return type(self), tuple(getattr(self, name) for name in names)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment, method-assign]
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Chapter:
     id: str
@@ -41,6 +55,7 @@ class Question:
         return _where(self.field_locations, self.location, key, offset, index)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class MultipleChoice(Question):
     kind: ClassVar[str] = "multiple-choice"
@@ -53,6 +68,7 @@ class MultipleChoice(Question):
         return self.correct + self.distractors
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TrueFalse(Question):
     kind: ClassVar[str] = "true-false"
@@ -60,6 +76,7 @@ class TrueFalse(Question):
     answer: bool
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Basic(Question):
     kind: ClassVar[str] = "basic"
@@ -67,6 +84,7 @@ class Basic(Question):
     back: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Cloze(Question):
     kind: ClassVar[str] = "cloze"
@@ -92,6 +110,7 @@ QUESTION_KINDS: dict[str, type[Question]] = {
 }
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A concept id written in a concept file, with where it was written (for diagnostics)."""
@@ -100,6 +119,7 @@ class Reference:
     location: Location
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Concept:
     id: str

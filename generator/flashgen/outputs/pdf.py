@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flashgen.atomic import tie_to_build
 from flashgen.course.coursefiles import (
     MAX_TEMPLATE_BYTES,
     CourseFileError,
@@ -40,7 +41,6 @@ from flashgen.outputs.cards import Card, StudySet
 from flashgen.outputs.concept_map import concept_map_svg
 from flashgen.outputs.concept_map import layout as concept_map_layout
 from flashgen.outputs.identity import letters
-from flashgen.pipeline.cache import tie_to_build
 from flashgen.render.formula_worker import BackgroundConverter
 from flashgen.render.templates import default_templates_dir, template_dirs
 from flashgen.render.typst_markup import (

@@ -1,48 +1,44 @@
-"""``flashgen build``: the pipeline from course folder to output files, as a list of steps."""
+"""The pipeline every command runs: discover → load → model → checks/graph → render → outputs.
+
+``check`` stops after the checks, ``diff`` after rendering the deck, ``build`` writes the deck
+and the PDFs, ``preview`` builds a deck to show; ``sync`` and ``progress`` ask
+:func:`published_package` for the notes a build would publish. Every stage's results come from
+one memo (:mod:`flashgen.pipeline.cache`), so a command after another reuses what did not
+change, and an output whose inputs did not change and whose file is intact is left untouched.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-
-from flashgen.atomic import atomic_path
-from flashgen.course.checks import load_course
 from flashgen.course.coursefiles import CourseFileError
 from flashgen.diagnostics import CourseError, Diagnostics, Location
-from flashgen.outputs.cards import StudySet, study_cards
-from flashgen.outputs.folder import check_output_folder, record_written, written_before
-from flashgen.pipeline.cache import CACHE_DIR
-from flashgen.render.templates import template_environment, template_error
+from flashgen.outputs.folder import check_output_folder, record_written
+from flashgen.pipeline.cache import Memo
+from flashgen.pipeline.load import Loaded, load
+from flashgen.pipeline.template_checks import check_templates
+from flashgen.pipeline.write import (
+    BuildResult,
+    InputKey,
+    remove_old_cache,
+    write_deck,
+    write_pdfs,
+)
 
-if TYPE_CHECKING:  # the ledger needs genanki's note types: imported where a deck is built
+if TYPE_CHECKING:
+    from flashgen.outputs.cards import StudySet
     from flashgen.outputs.package import AnkiPackage
     from flashgen.outputs.publication import Changes, Publication
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
 
-@dataclass
-class BuildResult:
-    written: list[Path] = field(default_factory=list)
-    diagnostics: Diagnostics = field(default_factory=Diagnostics)
-    #: Those of ``written`` that were already up to date and left untouched (see
-    #: :mod:`flashgen.pipeline.cache`).
-    unchanged: list[Path] = field(default_factory=list)
-    study: StudySet | None = None
-    #: What a student's re-import of the deck does (``None``: no deck built or it was up to
-    #: date).
-    changes: Changes | None = None
-    #: The publication ledger written (``None``: not written, it already said this).
-    ledger: Path | None = None
-
-
-def build_timestamp(diag: Diagnostics | None = None) -> int:
+def build_timestamp() -> int:
     """``SOURCE_DATE_EPOCH`` when set (reproducible builds), else the current time.
 
     Note modification times come from this: Anki updates an already imported note only when
@@ -52,16 +48,33 @@ def build_timestamp(diag: Diagnostics | None = None) -> int:
     if not value:
         return int(time.time())
     if not value.isdigit():
-        raise CourseError(
-            _single_error(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}")
-        )
+        diag = Diagnostics()
+        message = f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}"
+        diag.error(Location(Path("SOURCE_DATE_EPOCH")), message)
+        raise CourseError(diag)
     return int(value)
 
 
-def _single_error(message: str) -> Diagnostics:
-    diag = Diagnostics()
-    diag.error(Location(Path("SOURCE_DATE_EPOCH")), message)
-    return diag
+def reproducible() -> bool:
+    return bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())
+
+
+def check(course_dir: Path, memo: Memo | None = None) -> Loaded:
+    """``flashgen check``: the course through the checks, the course's own templates, the
+    formulas the PDFs would print as LaTeX source, and cloze numbers against the ledger."""
+    from flashgen.outputs.publication import check_cloze_numbers
+    from flashgen.render.formulas import check_course_formulas, concept_formulas
+
+    loaded = load(course_dir, memo=memo)
+    course, diag = loaded.course, loaded.diagnostics
+    if course is not None:
+        diag.extend(check_templates(course_dir, course if not diag.has_errors else None))
+        uses = [use for concept in course.concepts for use in concept_formulas(concept)]
+        check_course_formulas(uses, diag)
+        if not diag.has_errors:
+            check_cloze_numbers(course_dir, course, diag)
+    loaded.memo.save()
+    return loaded
 
 
 def build(
@@ -73,147 +86,54 @@ def build(
     card_size: str = "eighth",
     rename_decks: bool = False,
     update_ledger: bool = True,
+    memo: Memo | None = None,
 ) -> BuildResult:
-    """Check the course, then write each requested output atomically.
+    """Check the course, then write each requested output atomically (those whose inputs
+    changed or whose files are not the ones written).
 
-    The deck follows the course's publication ledger (:mod:`flashgen.ledger`), which is
-    updated, atomically, once the deck is written (``update_ledger=False``: read only, as the
-    preview does). Raises :class:`CourseError` (and writes nothing) when the course or the
-    ledger has errors, :class:`~flashgen.outputs.folder.OutputFolderRefused` for a folder flashgen
-    may not write into.
+    The deck follows the course's publication ledger (:mod:`flashgen.outputs.ledger`), which
+    is updated, atomically, once the deck is written (``update_ledger=False``: read only, as
+    the preview does; nothing is then remembered about the outputs). Raises
+    :class:`CourseError` (and writes nothing) when the course or the ledger has errors,
+    :class:`~flashgen.outputs.folder.OutputFolderRefused` for a folder flashgen may not write
+    into.
     """
     check_output_folder(output_dir, course_dir)
+    timestamp = build_timestamp()
     try:
-        result = _build(
-            course_dir, output_dir, only, progress, paper, card_size, rename_decks, update_ledger
-        )
+        progress("checking")
+        loaded = load(course_dir, exclude=(output_dir,), memo=memo, render=True)
+        course = loaded.course
+        if course is None or loaded.diagnostics.has_errors:
+            loaded.memo.save()
+            raise CourseError(loaded.diagnostics)
+        from flashgen.pipeline.notes import render  # genanki: once the course is good
+
+        rendered = render(loaded)
+        key = InputKey.of(loaded, rendered, timestamp if reproducible() else None)
+        result = BuildResult(diagnostics=loaded.diagnostics, memo=loaded.memo, rendered=rendered)
+        # PDFs are typeset (in memory) before anything is written, so that a template error
+        # still leaves every output untouched.
+        pdfs = None
+        if "pdf" in only:
+            pdfs = write_pdfs(
+                loaded, rendered, key, output_dir, timestamp, paper, card_size, progress
+            )
+        if "apkg" in only:
+            write_deck(
+                loaded, rendered, key, output_dir, timestamp, rename_decks, update_ledger,
+                result, progress,
+            )  # fmt: skip
+        if pdfs is not None:
+            pdfs.write(result, remember=update_ledger)
     except CourseFileError as error:  # a course file changed into a bad one during the build
         diag = Diagnostics()
         diag.error(Location(error.path), error.message)
         raise CourseError(diag) from None
-    written = [path.name for path in result.written]
-    if (output_dir / CACHE_DIR).is_dir():
-        written.append(CACHE_DIR)
-    record_written(output_dir, written)
+    loaded.memo.save()
+    remove_old_cache(output_dir)
+    record_written(output_dir, [path.name for path in result.written])
     return result
-
-
-def _build(
-    course_dir: Path,
-    output_dir: Path,
-    only: Collection[str],
-    progress: Callable[[str], None],
-    paper: str,
-    card_size: str,
-    rename_decks: bool,
-    update_ledger: bool,
-) -> BuildResult:
-    timestamp = build_timestamp()
-    progress("checking")
-    if set(only) == {"apkg"}:
-        return _deck_only(course_dir, output_dir, timestamp, progress, rename_decks, update_ledger)
-    # Imported here: typesetting and genanki cost a noticeable share of a no-op rebuild.
-    from flashgen.outputs import apkg, pdf
-    from flashgen.outputs.ledger import write_ledger
-    from flashgen.outputs.publication import prepare
-
-    course, diag = load_course(course_dir, exclude=(output_dir,))
-    if course is None or diag.has_errors:
-        raise CourseError(diag)
-    result = BuildResult(diagnostics=diag)
-    study = result.study = study_cards(course)
-    env = template_environment(course_dir)
-    # PDFs are typeset (in memory) before anything is written, so that a template error
-    # still leaves every output untouched.
-    pdfs = None
-    if "pdf" in only:
-        progress("typesetting PDFs")
-        pdfs = pdf.render_pdfs(study, course_dir, timestamp, paper=paper, card_size=card_size)
-        diag.extend(pdfs.diagnostics)
-    if "apkg" in only:
-        progress("writing Anki deck")
-        try:
-            package, notes = apkg.build_package(study, env)
-        except jinja2.TemplateError as error:
-            raise CourseError(template_error(error)) from None
-        prepared = prepare(package, course, course_dir, timestamp, rename_decks, update_ledger)
-        diag.extend(prepared.publication.diagnostics)
-        result.changes = prepared.publication.changes
-        target = output_dir / apkg.apkg_name(course)
-        with atomic_path(target) as temporary:
-            apkg.write_apkg(package, notes.media, temporary, timestamp)
-        result.written.append(target)
-        if update_ledger and write_ledger(prepared.path, prepared.publication.ledger):
-            result.ledger = prepared.path
-    if pdfs is not None:
-        names = []
-        try:
-            for key in pdfs.names():
-                target = output_dir / pdf.pdf_name(course, key)
-                with atomic_path(target) as temporary:
-                    pdfs.write(key, temporary)
-                result.written.append(target)
-                names.append(target.name)
-        finally:
-            pdfs.close()
-        # A course that grew past the split limit (or shrank below it) must not leave its
-        # PDFs of the other naming behind.
-        # Only files flashgen wrote: a user's <id>-guide-annotated.pdf has the same shape.
-        ours = written_before(output_dir)
-        for stale in pdf.stale_pdfs(output_dir, course, ("cards", "guide"), names):
-            if stale.name in ours:
-                stale.unlink(missing_ok=True)
-    return result
-
-
-def _deck_only(
-    course_dir: Path,
-    output_dir: Path,
-    timestamp: int,
-    progress: Callable[[str], None],
-    rename_decks: bool,
-    update_ledger: bool,
-) -> BuildResult:
-    """The deck alone, through the build cache: per-file work is cached and parallel, and an
-    up-to-date deck is left untouched (see :mod:`flashgen.pipeline.cache`)."""
-    from flashgen.pipeline.cache import build_deck
-
-    reproducible = bool(os.environ.get("SOURCE_DATE_EPOCH", "").strip())
-    try:
-        deck = build_deck(
-            course_dir, output_dir, timestamp, reproducible, progress, rename_decks, update_ledger
-        )
-    except jinja2.TemplateError as error:
-        raise CourseError(template_error(error)) from None
-    if deck.course is None or deck.diagnostics.has_errors or deck.target is None:
-        raise CourseError(deck.diagnostics)
-    result = _DeckResult(course_dir, output_dir, diagnostics=deck.diagnostics)
-    result.changes, result.ledger = deck.changes, deck.ledger
-    result.written.append(deck.target)
-    if deck.unchanged:
-        result.unchanged.append(deck.target)
-    return result
-
-
-class _DeckResult(BuildResult):
-    """A deck-only result: its study set is read from the course only if someone asks."""
-
-    def __init__(self, course_dir: Path, output_dir: Path, **values: object):
-        self._source = (course_dir, output_dir)
-        self._study: StudySet | None = None
-        super().__init__(**values)  # type: ignore[arg-type]
-
-    @property  # type: ignore[override]
-    def study(self) -> StudySet | None:
-        if self._study is None:
-            course_dir, output_dir = self._source
-            course, _ = load_course(course_dir, exclude=(output_dir,))
-            self._study = None if course is None else study_cards(course)
-        return self._study
-
-    @study.setter
-    def study(self, value: StudySet | None) -> None:
-        self._study = value
 
 
 @dataclass
@@ -225,26 +145,39 @@ class PublishedPackage:
     publication: Publication
     media: dict[str, Path]
     diagnostics: Diagnostics
+    #: The memo it was made through (its counters say what was reused).
+    memo: Memo | None = None
 
 
-def published_package(course_dir: Path, rename_decks: bool = False) -> PublishedPackage:
+def published_package(
+    course_dir: Path, rename_decks: bool = False, memo: Memo | None = None
+) -> PublishedPackage:
     """The course's package as the next ``flashgen build`` writes it, with the publication
-    ledger applied (read only). ``flashgen diff`` and ``flashgen sync`` start from this."""
-    from flashgen.outputs import apkg
+    ledger applied (read only): ``flashgen diff`` and ``flashgen sync`` start from this.
+    Raises :class:`CourseError` when the course or its ledger has errors."""
     from flashgen.outputs.publication import prepare
 
     timestamp = build_timestamp()
-    course, diag = load_course(course_dir)
-    if course is None or diag.has_errors:
-        raise CourseError(diag)
-    study = study_cards(course)
-    try:
-        package, html = apkg.build_package(study, template_environment(course_dir))
-    except jinja2.TemplateError as error:
-        raise CourseError(template_error(error)) from None
+    loaded = load(course_dir, memo=memo, render=True)
+    course = loaded.course
+    if course is None or loaded.diagnostics.has_errors:
+        loaded.memo.save()
+        raise CourseError(loaded.diagnostics)
+    from flashgen.pipeline.notes import render
+
+    rendered = render(loaded)
+    package = rendered.package(course_dir)
     prepared = prepare(package, course, course_dir, timestamp, rename_decks, announce=False)
-    diag.extend(prepared.publication.diagnostics)
-    return PublishedPackage(study, package, prepared.publication, html.media, diag)
+    loaded.diagnostics.extend(prepared.publication.diagnostics)
+    loaded.memo.save()
+    return PublishedPackage(
+        rendered.study,
+        package,
+        prepared.publication,
+        rendered.media,
+        loaded.diagnostics,
+        loaded.memo,
+    )
 
 
 def plan(course_dir: Path, rename_decks: bool = False) -> tuple[Changes, Diagnostics]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 
 from flashgen.course.coursefiles import MAX_TEMPLATE_BYTES, course_file_problem
+from flashgen.course.model import Course
 from flashgen.diagnostics import Diagnostics, Location
 from flashgen.render.templates import template_environment, template_error
 
@@ -31,7 +32,10 @@ def course_template_files(course_dir: Path) -> list[Path]:
     return found
 
 
-def check_templates(course_dir: Path) -> Diagnostics:
+def check_templates(course_dir: Path, course: Course | None) -> Diagnostics:
+    """Problems of the course's own templates. The preview's are rendered with ``course``
+    (``None`` when it has errors: those are reported by check, and the preview's templates
+    are then only compiled)."""
     diag = Diagnostics()
     files = course_template_files(course_dir)
     if not files:
@@ -59,7 +63,7 @@ def check_templates(course_dir: Path) -> Diagnostics:
     if "anki" in kinds:
         _render_anki(env, diag)
     if "preview" in kinds:
-        _render_preview(course_dir, diag)
+        _render_preview(course_dir, course, diag)
     return diag
 
 
@@ -72,15 +76,13 @@ def _render_anki(env: jinja2.Environment, diag: Diagnostics) -> None:
         diag.extend(template_error(error))
 
 
-def _render_preview(course_dir: Path, diag: Diagnostics) -> None:
+def _render_preview(course_dir: Path, course: Course | None, diag: Diagnostics) -> None:
     """The index, one concept page and the assets, as ``flashgen preview`` renders them (with
     no cards: rendering those needs Anki)."""
-    from flashgen.course.checks import load_course
     from flashgen.outputs.cards import study_cards
     from flashgen.outputs.preview.pages import SiteWriter
 
-    course, found = load_course(course_dir)
-    if course is None or found.has_errors or not course.concepts:
+    if course is None or not course.concepts:
         return  # the course's own errors are reported by check
     study = study_cards(course)
     writer = SiteWriter(study, [], course_dir)

@@ -127,9 +127,9 @@ class ResultCache:
     def load(
         cls, path: Path, context: tuple[str, ...], valid: Callable[[Any], bool]
     ) -> ResultCache:
-        from flashgen.pipeline.cache import _read_blob
+        from flashgen.atomic import read_sealed
 
-        blob = _read_blob(path)
+        blob = read_sealed(path)
         ok = (
             isinstance(blob, dict)
             and blob.get("context") == context
@@ -140,14 +140,13 @@ class ResultCache:
 
     def save(self, path: Path) -> None:
         """Write the file if anything was added; failing to write only costs speed."""
-        from flashgen.atomic import OutputError
-        from flashgen.pipeline.cache import _write_blob
+        from flashgen.atomic import OutputError, write_sealed
 
         if not self.changed:
             return
         results = dict(list(self.results.items())[-self.limit :])
         try:
-            _write_blob(path, {"context": self.context, "results": results})
+            write_sealed(path, {"context": self.context, "results": results})
         except (OSError, OutputError):
             return
         self.changed = False

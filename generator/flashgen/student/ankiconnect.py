@@ -31,7 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from pathlib import PurePath
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from flashgen.student.transport import (
@@ -251,7 +251,10 @@ class AnkiConnect:
 
     # --- writing --------------------------------------------------------------------------
     def backup(self) -> None:
-        profile = PurePath(self._call("getMediaDirPath")).parent
+        media = str(self._call("getMediaDirPath"))
+        # the path is Anki's, on Anki's system (another one with --anki-connect-remote)
+        is_windows = len(media) > 2 and media[1] == ":" and media[2] in "\\/"
+        profile = (PureWindowsPath if is_windows else PurePosixPath)(media).parent
         folder = profile / "backups"
         stamp = time.strftime("%Y-%m-%d-%H.%M.%S", time.gmtime())
         for deck in self._call("deckNames"):

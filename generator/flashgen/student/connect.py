@@ -8,8 +8,11 @@ from flashgen.student.transport import AnkiUnavailable, StudentAnki
 DEFAULT_ANKI_CONNECT = "http://127.0.0.1:8765"
 
 
-def open_student_anki(collection: str | None, anki_connect: str | None) -> StudentAnki:
-    """``--collection PATH|PROFILE`` (``""``: the default profile) or ``--anki-connect URL``.
+def open_student_anki(
+    collection: str | None, anki_connect: str | None, *, allow_remote: bool = False
+) -> StudentAnki:
+    """``--collection PATH|PROFILE`` (``""``: the default profile) or ``--anki-connect URL``
+    (on this computer, or another one with ``allow_remote``: ``--anki-connect-remote``).
 
     Raises :class:`AnkiUnavailable` with a message for the student.
     """
@@ -21,10 +24,6 @@ def open_student_anki(collection: str | None, anki_connect: str | None) -> Stude
         raise AnkiUnavailable(
             "say which Anki: --collection PATH (Anki closed) or --anki-connect (Anki open)"
         )
-    try:
-        from flashgen.student.ankiconnect import AnkiConnect  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        raise AnkiUnavailable(
-            "this flashgen cannot talk to AnkiConnect yet: close Anki and use --collection"
-        ) from None
-    return AnkiConnect(anki_connect)  # type: ignore[no-any-return, unused-ignore]
+    from flashgen.student.ankiconnect import AnkiConnect
+
+    return AnkiConnect(anki_connect, allow_remote=allow_remote)

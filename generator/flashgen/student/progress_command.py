@@ -30,12 +30,15 @@ def run_student(
     html_file: Path | None,
     output_file: Path | None,
     echo: Echo,
+    allow_remote: bool = False,
 ) -> int:
     from flashgen.student.progress_json import progress_document
     from flashgen.student.progress_report import render_table, student_progress
 
     try:
-        study, progress = student_progress(course_dir, collection, anki_connect)
+        study, progress = student_progress(
+            course_dir, collection, anki_connect, allow_remote=allow_remote
+        )
     except CourseError as error:
         echo(error.diagnostics.render_text(), err=True)
         echo(f"{course_dir}: {error.diagnostics.summary()}; run `flashgen check`", err=True)

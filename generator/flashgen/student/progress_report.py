@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flashgen.course.checks import load_course
 from flashgen.diagnostics import CourseError
 from flashgen.outputs.cards import StudySet, study_cards
 from flashgen.outputs.concept_map import text_width
+from flashgen.pipeline.load import load_course
 from flashgen.student.progress import MASTERED, STATES, Progress, assess, read_history
 from flashgen.student.progress_json import iso_time
 
@@ -29,7 +29,11 @@ def load_study(course_dir: Path) -> StudySet:
 
 
 def student_progress(
-    course_dir: Path, collection: str | None, anki_connect: str | None, now: float | None = None
+    course_dir: Path,
+    collection: str | None,
+    anki_connect: str | None,
+    now: float | None = None,
+    allow_remote: bool = False,
 ) -> tuple[StudySet, Progress]:
     """Assess the student whose Anki ``--collection`` or ``--anki-connect`` names.
 
@@ -39,7 +43,7 @@ def student_progress(
     from flashgen.student.connect import open_student_anki
 
     study = load_study(course_dir)
-    anki = open_student_anki(collection, anki_connect)
+    anki = open_student_anki(collection, anki_connect, allow_remote=allow_remote)
     try:
         history = read_history(anki, study)
     finally:

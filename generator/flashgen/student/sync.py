@@ -371,6 +371,7 @@ def run_sync(
     apply: bool,
     delete_retired: bool,
     echo: Callable[..., None],
+    allow_remote: bool = False,
 ) -> int:
     """``flashgen sync``: print the plan (and do it with ``apply``); the exit status."""
     from flashgen.student.connect import open_student_anki
@@ -387,7 +388,7 @@ def run_sync(
         echo(f"{course_dir}: {plural(others, 'warning')} about the course itself "
              "(`flashgen check` lists them)", err=True)  # fmt: skip
     try:
-        anki = open_student_anki(collection, anki_connect)
+        anki = open_student_anki(collection, anki_connect, allow_remote=allow_remote)
     except AnkiUnavailable as error:
         echo(f"error: {error}", err=True)
         return 1

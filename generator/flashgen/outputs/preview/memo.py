@@ -97,10 +97,11 @@ class PreviewMemo:
         return found
 
     def check_course(self, course: Course, diag: Diagnostics) -> None:
-        """:func:`flashgen.course.checks.check_course`, with each concept's own checks (its
+        """:func:`flashgen.pipeline.load.load_course`'s checks, with each concept's own checks (its
         Markdown, its math, its question-quality record) reused for an unchanged file."""
         from flashgen.course import quality
-        from flashgen.course.checks import check_concept_images, check_concept_math, check_links
+        from flashgen.course.checks import check_links
+        from flashgen.render.text_checks import check_concept_images, check_concept_math
 
         check_links(course, diag)
         root = course.root.resolve()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import shutil
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -294,3 +295,15 @@ def test_a_server_that_is_not_ankiconnect_is_named():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_server_that_never_answers_is_a_timeout_not_a_hang():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(1)  # connections wait in the backlog, never accepted or answered
+        url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        with pytest.raises(AnkiUnavailable) as raised:
+            AnkiConnect(url, timeout=0.5)
+    assert str(raised.value) == (
+        f"{url} gave no answer within 0.5 s: is Anki busy (a dialog open, a sync running)?"
+    )
