@@ -35,8 +35,8 @@ from flashgen.render.templates import template_dirs
 
 if TYPE_CHECKING:  # notes import genanki: not needed to find that outputs are up to date
     from flashgen.outputs.cards import StudySet
-    from flashgen.outputs.ledger import Changes
     from flashgen.outputs.pdf import Pdfs
+    from flashgen.outputs.publication import Changes
     from flashgen.pipeline.notes import Rendered
 
 
@@ -143,7 +143,8 @@ def write_deck(
 ) -> None:
     """Write the .apkg (and the ledger) into ``output_dir``, unless it is up to date."""
     from flashgen.outputs.apkg import apkg_name, write_apkg
-    from flashgen.outputs.ledger import ledger_path, prepare, write_ledger
+    from flashgen.outputs.ledger import ledger_path, write_ledger
+    from flashgen.outputs.publication import prepare
 
     course, memo, course_dir = loaded.course, loaded.memo, loaded.root
     assert course is not None
