@@ -55,7 +55,8 @@ def main() -> None:
         kinds = ("cards", "guide") if args.guide else ("cards",)
         result = pdf.render_pdfs(study, root, 1_700_000_000, kinds=kinds, cache_dir=cache_dir)
         stages["render_pdfs"] = (time.perf_counter() - start, cpu() - start_cpu)
-        pages = {kind: data.count(b"/Type /Page\n") or None for kind, data in result.files.items()}
+        files = result.take()
+        pages = {kind: data.count(b"/Type /Page\n") or None for kind, data in files.items()}
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             json.dumps(
@@ -65,7 +66,7 @@ def main() -> None:
                     "seconds": {k: round(v[0], 2) for k, v in stages.items()},
                     "cpu_seconds": {k: round(v[1], 2) for k, v in stages.items()},
                     "peak_mib": round(peak),
-                    "bytes": {kind: len(data) for kind, data in result.files.items()},
+                    "bytes": {kind: len(data) for kind, data in files.items()},
                     "warnings": len(result.diagnostics),
                     "pages": pages,
                 },

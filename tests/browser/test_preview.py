@@ -217,6 +217,49 @@ def test_editing_a_file_reloads_the_open_page(served, browser: Any) -> None:
     assert not errors
 
 
+def site_files(site: Path) -> dict[str, tuple[int, bytes]]:
+    """Each file of the site: its modification time (ns) and content."""
+    return {
+        path.relative_to(site).as_posix(): (path.stat().st_mtime_ns, path.read_bytes())
+        for path in sorted(site.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_an_edit_rewrites_only_its_page_and_the_open_page_shows_it(
+    tmp_path: Path, browser: Any
+) -> None:
+    """The server's rebuild after a summary edit writes one page (tests/outputs/
+    test_preview_server.py has the other edits); the open page reloads and shows the card."""
+    root = write_preview_course(tmp_path / "course")
+    site = tmp_path / "site"
+    with PreviewServer(root, site, port=0, log=lambda line: None) as server:
+        server.start(watch=False)
+        context = browser.new_context()
+        errors: list[str] = []
+        try:
+            page = context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(server.url + "concepts/beta.html")
+            summary = page.frame_locator(
+                '.pv-card[data-kind="concept"] >> nth=0 >> .pv-back'
+            ).locator("body")
+            expect(summary).to_contain_text("Builds on alpha.")
+            before = site_files(site)
+            beta = root / "one" / "beta.yaml"
+            beta.write_text(beta.read_text().replace("Builds on alpha.", "Edited."))
+            assert server.rebuild()
+            expect(summary).to_contain_text("Edited.", timeout=30_000)
+            expect(summary).not_to_contain_text("Builds on alpha.")
+            after = site_files(site)
+            assert [name for name in after if after[name] != before.get(name)] == [
+                "concepts/beta.html"
+            ]
+        finally:
+            context.close()
+    assert not errors
+
+
 # ---- screenshots for the docs ------------------------------------------------------------------
 
 

@@ -282,7 +282,7 @@ def test_valid_course_values_are_read_as_written() -> None:
 
 
 def test_too_many_questions_is_an_error_naming_the_limit(tmp_path: Path) -> None:
-    from flashgen.course.reader import MAX_QUESTIONS
+    from flashgen.course.questions import MAX_QUESTIONS
 
     shutil.copytree(BAD_COURSES / "wrong-type-number", tmp_path / "course")
     question = "  - id: q{0}\n    type: basic\n    front: Front {0}?\n    back: Back.\n"

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from flashgen.course import jsonschema, schema
+from flashgen.course.fields import id_problem
 from flashgen.course.loader import load_yaml
-from flashgen.course.reader import COURSE_FILE, id_problem
+from flashgen.course.reader import COURSE_FILE
 from flashgen.diagnostics import Diagnostics
 from support import SEED_COURSE, VALID_COURSE
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flashgen.course import loader
-from flashgen.course.loader import YamlList, YamlMap, load_yaml, parse_yaml
-from flashgen.diagnostics import Diagnostics
+from flashgen.course import loader, yaml_pitfalls
+from flashgen.course.loader import load_yaml, parse_yaml
+from flashgen.course.positions import YamlList, YamlMap
+from flashgen.diagnostics import Diagnostics, Location
 
 FILE = Path("f.yaml")
 
@@ -160,7 +161,7 @@ def test_complex_keys_are_refused() -> None:
         ("a: 1\n---\nb: 2\n", "f.yaml:2:1: error: YAML syntax error: expected a single document"
          " in the stream, but found another document"),
         ("a: b: c\n", "f.yaml:1:5: error: YAML syntax error: mapping values are not allowed in"
-         " this context: ': ' inside a text reads as a new key; " + loader.QUOTE_HOW),
+         " this context: ': ' inside a text reads as a new key; " + yaml_pitfalls.QUOTE_HOW),
         ("a:\n\t- b\n", "f.yaml:2:1: error: YAML syntax error: found character that cannot start"
          " any token (indent with spaces, not tabs) while scanning for the next token"),
     ],
@@ -249,7 +250,7 @@ explicit: |2
 """
 
 
-def _char(location: loader.Location) -> str:
+def _char(location: Location) -> str:
     line = OFFSETS.split("\n")[location.line - 1]
     return line[location.column - 1]
 
@@ -291,7 +292,7 @@ def test_offset_location_of_a_literal_block_line() -> None:
 
 
 def test_model_where_counts_offsets_in_the_stripped_text() -> None:
-    from flashgen.course.reader import FieldLocations
+    from flashgen.course.fields import FieldLocations
 
     value, _ = parse("summary: |\n\n  see ![a](b.png)\ncorrect: ['  six x', 7]\n")
     assert isinstance(value, YamlMap)
@@ -309,7 +310,7 @@ def test_raw_control_characters_are_located(char: str) -> None:
     value, diag = parse(f"id: a\ntitle: one{char}two\n")
     assert value is None
     assert messages(diag) == [
-        f"f.yaml:2:11: error: {loader.describe_character(char)} is not allowed in the file: "
+        f"f.yaml:2:11: error: {yaml_pitfalls.describe_character(char)} is not allowed in the file: "
         "delete it (it is invisible in most editors)"
     ]
 
@@ -416,7 +417,7 @@ def test_markdown_in_plain_text_says_how_to_quote(text: str, where: str, meaning
     (message,) = messages(diag)
     assert message.startswith(f"f.yaml:{where}: error: YAML syntax error: ")
     assert meaning in message
-    assert message.endswith(loader.QUOTE_HOW)
+    assert message.endswith(yaml_pitfalls.QUOTE_HOW)
 
 
 def test_a_hashtag_that_cut_the_text_is_a_warning_at_the_hash() -> None:
@@ -424,9 +425,9 @@ def test_a_hashtag_that_cut_the_text_is_a_warning_at_the_hash() -> None:
     assert value == {"q": "Six", "id": "x", "l": ["one"]}
     assert messages(diag) == [
         f"f.yaml:1:8: warning: ' #' starts a YAML comment, so '#carbons' is not part of the "
-        f"text 'Six'; if it should be, {loader.QUOTE_HOW}",
+        f"text 'Six'; if it should be, {yaml_pitfalls.QUOTE_HOW}",
         f"f.yaml:4:9: warning: ' #' starts a YAML comment, so '#two' is not part of the "
-        f"text 'one'; if it should be, {loader.QUOTE_HOW}",
+        f"text 'one'; if it should be, {yaml_pitfalls.QUOTE_HOW}",
     ]
 
 

@@ -225,7 +225,7 @@ def test_paper_and_card_sizes(tmp_path, paper, card_size, size_mm, per_page) -> 
     assert layout.per_page == per_page
     course, _ = load_course(SPECIAL_COURSE)
     study = study_cards(course)
-    files = pdf.render_pdfs(study, SPECIAL_COURSE, 0, paper, card_size, kinds=("cards",)).files
+    files = pdf.render_pdfs(study, SPECIAL_COURSE, 0, paper, card_size, kinds=("cards",)).take()
     reader = pypdf.PdfReader(io.BytesIO(files["cards"]))
     assert len(reader.pages) == pdf.page_count(len(study.cards), layout)
     box = reader.pages[0].mediabox
@@ -358,7 +358,7 @@ def test_a_tall_concept_map_is_cut_between_rows_onto_several_pages(tmp_path) -> 
         for box in picture.boxes:
             inside = [s for s in edges if s[0] <= box["y"] and box["y"] + box["h"] <= s[1]]
             assert len(inside) == 1
-    files = pdf.render_pdfs(study, root, 0, kinds=("guide",)).files
+    files = pdf.render_pdfs(study, root, 0, kinds=("guide",)).take()
     pages = map_pages(pypdf.PdfReader(io.BytesIO(files["guide"])))
     assert len(pages) > 4
     titles = [text for page in pages for text, _, _ in drawn_lines(page) if text[:1] == "K"]
@@ -374,7 +374,7 @@ def test_cached_builds_are_identical_and_a_corrupt_cache_is_ignored(tmp_path) ->
     cache = tmp_path / "cache"
 
     def render() -> dict[str, bytes]:
-        return pdf.render_pdfs(study, SEED_COURSE, 0, cache_dir=cache).files
+        return pdf.render_pdfs(study, SEED_COURSE, 0, cache_dir=cache).take()
 
     first = render()
     fits = ResultCache.load(cache / pdf.FIT_CACHE, ("?",), lambda v: True)
@@ -394,6 +394,7 @@ def test_formula_cache_is_trusted_and_rejected_formulas_still_warn(tmp_path) -> 
     cache = tmp_path / "cache"
     for _ in range(2):  # a first build, then one from the cache: the same warning
         result = pdf.render_pdfs(study, SPECIAL_COURSE, 0, kinds=("cards",), cache_dir=cache)
+        result.close()
         messages = result.diagnostics.render_text(relative_to=SPECIAL_COURSE)
         assert "symbols.yaml:33:21: warning: formula $\\undefinedmacro{x}$" in messages
     formulas = load_formula_cache(cache / pdf.FORMULA_CACHE)
@@ -402,7 +403,7 @@ def test_formula_cache_is_trusted_and_rejected_formulas_still_warn(tmp_path) -> 
     formulas.add(tex, ['"CACHEDMATH"', None, []])
     formulas.save(cache / pdf.FORMULA_CACHE)
     result = pdf.render_pdfs(study, SPECIAL_COURSE, 0, kinds=("cards",), cache_dir=cache)
-    text = " ".join(flat(p) for p in pypdf.PdfReader(io.BytesIO(result.files["cards"])).pages)
+    text = " ".join(flat(p) for p in pypdf.PdfReader(io.BytesIO(result.take()["cards"])).pages)
     assert "CACHEDMATH" in text
 
 

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from click.testing import CliRunner
 from test_pdf import flat, runs, squash
 
+from flashgen.cli import main
 from flashgen.outputs import pdf
 from flashgen.outputs.cards import study_cards
 from flashgen.outputs.folder import MARKER
+from flashgen.outputs.pdf import workers
 from flashgen.pipeline.build import build
 from flashgen.pipeline.load import load_course
 from support import TESTS
@@ -102,6 +105,12 @@ def test_split_build_writes_one_cards_and_one_guide_pdf_per_part(split_build) ->
     )
     for path in old:  # the unsplit files of the older build are gone
         assert not path.exists()
+    # The build says, in one line, why there are so many files and what they are called.
+    assert result.notes == [
+        f"{course.id} has {len(result.study.cards)} cards, more than {LIMIT} for one PDF: its "
+        f"PDFs are per chapter, {len(expected)} files named {course.id}-cards-<chapter>.pdf and "
+        f"{course.id}-guide-<chapter>.pdf ({expected[0]}, ..., {expected[-1]}); see docs/pdf.md"
+    ]
 
 
 def test_every_card_in_exactly_one_cards_pdf_with_its_back_mirrored(split_build) -> None:
@@ -161,14 +170,14 @@ def test_split_results_do_not_depend_on_the_workers(course_dir, tmp_path, monkey
         pdfs = pdf.render_pdfs(
             study, course_dir, 0, kinds=("cards",), cache_dir=tmp_path, split_cards=limit
         )
-        assert not pdfs.files and len(pdfs.names()) > 1
+        assert len(pdfs.names()) > 1
         files = {key: pdfs.read(key) for key in pdfs.names()}
         pdfs.close()
         return files
 
     two = render()
-    monkeypatch.setattr(pdf, "WORKERS", 1)
-    monkeypatch.setattr(pdf, "PARTS_PER_WORKER", 3)
+    monkeypatch.setattr(workers, "WORKERS", 1)
+    monkeypatch.setattr(workers, "PARTS_PER_WORKER", 3)
     assert render() == two
 
 
@@ -176,17 +185,37 @@ def test_a_course_that_shrinks_below_the_limit_loses_its_chapter_files(
     course_dir, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("FLASHGEN_PDF_SPLIT_CARDS", "60")
-    first = build(course_dir, tmp_path, only=("pdf",))
-    course = first.study.course
-    assert len(first.written) > 2
-    assert all(path.exists() for path in first.written)
+    args = ["build", str(course_dir), "-o", str(tmp_path), "--only", "pdf"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    course, _ = load_course(course_dir)
+    assert course is not None
+    written = [line[len("wrote ") :] for line in first.output.splitlines() if line[:6] == "wrote "]
+    assert len(written) > 2 and all(Path(path).exists() for path in written)
+    names = f"{Path(written[0]).name}, ..., {Path(written[-1]).name}"  # 8 files: first, last
+    assert (
+        f"{course.id} has 100 cards, more than 60 for one PDF: its PDFs are per chapter, "
+        f"{len(written)} files named {course.id}-cards-<chapter>.pdf and "
+        f"{course.id}-guide-<chapter>.pdf ({names}); see docs/pdf.md\n"
+    ) in first.output
     monkeypatch.delenv("FLASHGEN_PDF_SPLIT_CARDS")
     second = build(course_dir, tmp_path, only=("pdf",))
+    assert second.notes == []
     names = [pdf.cards_pdf_name(course), pdf.guide_pdf_name(course)]
     assert [path.name for path in second.written] == names
     assert sorted(p.name for p in tmp_path.glob("*.pdf")) == sorted(names)
     cards = pypdf.PdfReader(io.BytesIO((tmp_path / names[0]).read_bytes()))
     assert len(cards.pages) == pdf.page_count(len(second.study.cards), pdf.sheet())
+
+
+def test_up_to_20000_cards_a_course_gets_two_pdfs(course_dir, monkeypatch) -> None:
+    monkeypatch.delenv("FLASHGEN_PDF_SPLIT_CARDS", raising=False)
+    assert pdf.split_limit() == pdf.SPLIT_CARDS == 20_000
+    course, _ = load_course(course_dir)
+    study = study_cards(course)
+    assert pdf.pdf_parts(study, 20_000) is None
+    monkeypatch.setenv("FLASHGEN_PDF_SPLIT_CARDS", "99")
+    assert pdf.split_limit() == 99
 
 
 def test_stale_pdfs_only_matches_the_courses_own_names(tmp_path) -> None:

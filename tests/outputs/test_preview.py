@@ -192,3 +192,31 @@ def test_site_can_be_copied_to_a_web_server(site: Path) -> None:
     for path in (site, *site.rglob("*")):
         usual = (0o777 if path.is_dir() else 0o666) & ~umask
         assert path.stat().st_mode & 0o777 == usual, path
+
+
+COURSES = Path(__file__).resolve().parents[1] / "courses"
+
+
+@pytest.mark.parametrize(
+    "course",
+    [*sorted((COURSES / "bad").iterdir()), COURSES / "quality", COURSES / "markup-errors"],
+    ids=lambda path: path.name,
+)
+def test_the_preview_reports_what_check_reports(course: Path, tmp_path: Path) -> None:
+    """The preview reads and checks the course itself (reusing unchanged files between
+    rebuilds): its messages are those of ``flashgen check``, on the first build and on the
+    next one from its memo."""
+    import shutil
+
+    from flashgen.pipeline.load import load_course
+
+    root = shutil.copytree(course, tmp_path / "course")
+    _, expected = load_course(root)
+    memo = preview.PreviewMemo()
+    for _ in range(2):
+        try:
+            result = preview.build_preview(root, tmp_path / "site", memo=memo)
+            got = result.diagnostics
+        except CourseError as error:
+            got = error.diagnostics
+        assert got.render_text() == expected.render_text()

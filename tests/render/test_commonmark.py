@@ -27,8 +27,9 @@ import pypdf
 import pytest
 import typst
 
+from flashgen.course.html_text import raw_html_pieces
 from flashgen.diagnostics import Location
-from flashgen.render.markdown import HtmlRenderer, raw_html_pieces, raw_tag_allowed, sanitize
+from flashgen.render.markdown import HtmlRenderer, raw_tag_allowed, sanitize
 from flashgen.render.markup_check import scan
 from flashgen.render.typst_markup import TypstRenderer
 from support import TESTS

@@ -212,7 +212,7 @@ def test_pdf_warns_at_the_same_places_and_prints_the_rest(tmp_path) -> None:
         "SMILING FACE): the PDFs print an empty box instead"
     ) in messages
     text = " ".join(
-        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(result.files["guide"])).pages
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(result.take()["guide"])).pages
     )
     assert "limits" not in text and "8pt" not in text.replace(" ", "")
     assert "ℵ" in text and "⊗" in text

@@ -18,7 +18,8 @@ from pathlib import Path
 from flashgen.atomic import OutputError
 from flashgen.course import jsonschema, schema
 from flashgen.course.coursefiles import WriteRefused, check_write_target
-from flashgen.course.reader import COURSE_FILE, did_you_mean, id_problem, read_course, slug
+from flashgen.course.fields import did_you_mean, id_problem, slug
+from flashgen.course.reader import COURSE_FILE, read_course
 from flashgen.diagnostics import display_path
 
 

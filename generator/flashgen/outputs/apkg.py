@@ -16,7 +16,6 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,24 +30,12 @@ from flashgen.outputs import identity
 from flashgen.outputs.cards import StudySet
 from flashgen.outputs.identity import deck_id, letters
 from flashgen.outputs.notetypes import FIELDS, build_note_types, stable_id
-from flashgen.render.markdown import HtmlRenderer, deck_name_text, escape_anki_markup
+from flashgen.outputs.package import AnkiPackage, ConceptNotes, chapter_deck_leaf, deck_name
+from flashgen.render.markdown import HtmlRenderer, escape_anki_markup
 
 # genanki warns about HTML it does not recognise; fields here are already sanitised.
 warnings.filterwarnings("ignore", module="genanki")
 
-
-def deck_name(*titles: str) -> str:
-    """An Anki deck path; '::' inside a title would create an unintended sub-deck. HTML tags
-    are left out (see :func:`flashgen.render.markdown.deck_name_text`; check warns about them)."""
-    return "::".join(deck_name_text(title.replace("::", ":"))[0] for title in titles)
-
-
-#: One concept's notes as far as they depend on its own file and the course id only: rendered
-#: title and summary HTML, the concept note's GUID and card code, and for each question
-#: ``(kind, guid, code, leading fields, question id)`` (the leading fields: every field before
-#: Context, CardCode, Reserved). Plain tuples and strings, so that the build cache can store it
-#: with :mod:`marshal`.
-ConceptNotes = tuple[str, str, str, str, tuple[tuple[str, str, str, tuple[str, ...], str], ...]]
 
 #: The fields every note type ends with; the course-level parts filled in by :func:`assemble`.
 _TRAILING = ("Context", "CardCode", "Reserved")
@@ -121,22 +108,6 @@ class _CourseLike(Protocol):
     root: Path
 
 
-@dataclass
-class AnkiPackage:
-    """What goes into the .apkg: note types, decks, and each deck's notes in order."""
-
-    models: dict[str, genanki.Model]
-    parent: tuple[int, str]
-    #: ``(deck id, deck name, notes)``. As assembled, a note is ``(kind, guid, fields, tags,
-    #: due, (concept id, question id or ""))``; :func:`flashgen.outputs.ledger.publish` replaces the
-    #: last item with the note's modification time, which :func:`write_apkg` needs.
-    decks: list[tuple[int, str, list[tuple[Any, ...]]]]
-    #: Each note type's modification time (set by :func:`flashgen.outputs.ledger.publish`).
-    model_mods: dict[str, int] = field(default_factory=dict)
-    #: The course's deck-options preset: ``(id, name)``.
-    preset: tuple[int, str] | None = None
-
-
 def assemble(
     course: _CourseLike,
     order: Sequence[_ConceptLike],
@@ -159,8 +130,6 @@ def assemble(
         return f'<ul class="fg-links">{items}</ul>' if items else ""
 
     chapters = {chapter.id: chapter for chapter in course.chapters}
-    from flashgen.outputs.ledger import chapter_deck_leaf
-
     count = len(course.chapters)
     decks = {
         chapter.id: (
@@ -214,15 +183,22 @@ def assemble(
     )
 
 
-def build_package(study: StudySet, env: jinja2.Environment) -> tuple[AnkiPackage, HtmlRenderer]:
-    """The deck of a study set; the renderer returned holds the media files it references."""
+def build_package(
+    study: StudySet,
+    env: jinja2.Environment,
+    render: Callable[[Concept, str, HtmlRenderer], ConceptNotes] = render_concept,
+) -> tuple[AnkiPackage, HtmlRenderer]:
+    """The deck of a study set; the renderer returned holds the media files it references.
+
+    ``render`` renders one concept's notes (the preview server passes one that reuses the
+    notes of an unchanged file)."""
     course = study.course
     models = build_note_types(env, course.id)
     html = HtmlRenderer(course.root)
     notes: dict[str, ConceptNotes] = {}
     for concept in course.concepts:
         if concept.id not in notes:
-            notes[concept.id] = render_concept(concept, course.id, html)
+            notes[concept.id] = render(concept, course.id, html)
     return assemble(course, study.order, notes, study.learn_after, models, html), html
 
 

@@ -24,9 +24,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 
-from flashgen.course.graph import learning_order, prerequisite_map
+from flashgen.course.graph import learning_order
 from flashgen.course.model import Concept, Course
 from flashgen.outputs.cards import StudySet
+
+#: Above this many concepts the preview's index and the PDF study guide draw one concept map
+#: per chapter instead of one of the whole course.
+WHOLE_MAP_LIMIT = 150
 
 #: Fonts for the box titles: Latin first, then CJK-capable fallbacks (Noto CJK is what the
 #: project installs; the others cover macOS and Windows viewers).
@@ -111,16 +115,18 @@ def layout(
     """
     style = style or MapStyle()
     course = _course(source)
-    order: list[Concept] = list(learning_order(course))
+    # A study set carries the learning order: a page's small map must not recompute it
+    order: list[Concept] = list(
+        source.order if isinstance(source, StudySet) else learning_order(course)
+    )
     if concepts is not None:
         wanted = set(concepts)
         order = [c for c in order if c.id in wanted]
     omitted = max(0, len(order) - max_concepts)
     order = order[:max_concepts]
     rank = {concept.id: index for index, concept in enumerate(order)}
-    all_prerequisites = prerequisite_map(course)
     prerequisites = {
-        c.id: [p for p in all_prerequisites.get(c.id, ()) if p in rank and rank[p] < rank[c.id]]
+        c.id: [p for p in dict.fromkeys(c.prerequisite_ids) if p in rank and rank[p] < rank[c.id]]
         for c in order
     }
     dependents: dict[str, list[str]] = {c.id: [] for c in order}
@@ -147,6 +153,9 @@ def layout(
     boxes: dict[str, Box] = {}
     y = style.margin
     titles = {c.id: c.title or c.id for c in order}
+    has_prerequisite = {
+        c.id: any(course.concept(p) is not None for p in c.prerequisite_ids) for c in order
+    }
     for number, members in rows:
         offset = style.margin + (widest - len(members)) * step_x / 2
         for index, cid in enumerate(members):
@@ -159,7 +168,7 @@ def layout(
                 y=y,
                 width=style.box_width,
                 height=style.box_height,
-                foundation=not all_prerequisites.get(cid),
+                foundation=not has_prerequisite[cid],
             )
         y += style.box_height + style.row_gap
     height = (y - style.row_gap + style.margin) if rows else 2 * style.margin

@@ -31,9 +31,9 @@ from flashgen.pipeline.write import (
 )
 
 if TYPE_CHECKING:
-    from flashgen.outputs.apkg import AnkiPackage
     from flashgen.outputs.cards import StudySet
-    from flashgen.outputs.ledger import Changes, Publication
+    from flashgen.outputs.package import AnkiPackage
+    from flashgen.outputs.publication import Changes, Publication
 
 OUTPUT_KINDS = ("apkg", "pdf")
 
@@ -62,7 +62,7 @@ def reproducible() -> bool:
 def check(course_dir: Path, memo: Memo | None = None) -> Loaded:
     """``flashgen check``: the course through the checks, the course's own templates, the
     formulas the PDFs would print as LaTeX source, and cloze numbers against the ledger."""
-    from flashgen.outputs.ledger import check_cloze_numbers
+    from flashgen.outputs.publication import check_cloze_numbers
     from flashgen.render.formulas import check_course_formulas, concept_formulas
 
     loaded = load(course_dir, memo=memo)
@@ -155,7 +155,7 @@ def published_package(
     """The course's package as the next ``flashgen build`` writes it, with the publication
     ledger applied (read only): ``flashgen diff`` and ``flashgen sync`` start from this.
     Raises :class:`CourseError` when the course or its ledger has errors."""
-    from flashgen.outputs.ledger import prepare
+    from flashgen.outputs.publication import prepare
 
     timestamp = build_timestamp()
     loaded = load(course_dir, memo=memo, render=True)

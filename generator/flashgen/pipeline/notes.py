@@ -15,9 +15,10 @@ import jinja2
 
 from flashgen.course.model import Concept
 from flashgen.diagnostics import CourseError
-from flashgen.outputs.apkg import AnkiPackage, ConceptNotes, assemble, render_concept
+from flashgen.outputs.apkg import assemble, render_concept
 from flashgen.outputs.cards import StudySet, study_cards
 from flashgen.outputs.notetypes import build_note_types
+from flashgen.outputs.package import AnkiPackage, ConceptNotes
 from flashgen.pipeline.load import Loaded, notes_key
 from flashgen.render.markdown import HtmlRenderer
 from flashgen.render.templates import template_environment, template_error

@@ -80,7 +80,7 @@ def _render_preview(course_dir: Path, course: Course | None, diag: Diagnostics) 
     """The index, one concept page and the assets, as ``flashgen preview`` renders them (with
     no cards: rendering those needs Anki)."""
     from flashgen.outputs.cards import study_cards
-    from flashgen.outputs.preview import SiteWriter
+    from flashgen.outputs.preview.pages import SiteWriter
 
     if course is None or not course.concepts:
         return  # the course's own errors are reported by check

@@ -35,8 +35,8 @@ from flashgen.render.templates import template_dirs
 
 if TYPE_CHECKING:  # notes import genanki: not needed to find that outputs are up to date
     from flashgen.outputs.cards import StudySet
-    from flashgen.outputs.ledger import Changes
     from flashgen.outputs.pdf import Pdfs
+    from flashgen.outputs.publication import Changes
     from flashgen.pipeline.notes import Rendered
 
 
@@ -51,6 +51,8 @@ class BuildResult:
     changes: Changes | None = None
     #: The publication ledger written (``None``: not written, it already said this).
     ledger: Path | None = None
+    #: Lines the build says besides what it wrote (a course whose PDFs are split, say).
+    notes: list[str] = field(default_factory=list)
     #: The memo the build ran through (its counters say what was reused).
     memo: Memo | None = None
     #: The rendered course (its study cards are made on first use).
@@ -141,7 +143,8 @@ def write_deck(
 ) -> None:
     """Write the .apkg (and the ledger) into ``output_dir``, unless it is up to date."""
     from flashgen.outputs.apkg import apkg_name, write_apkg
-    from flashgen.outputs.ledger import ledger_path, prepare, write_ledger
+    from flashgen.outputs.ledger import ledger_path, write_ledger
+    from flashgen.outputs.publication import prepare
 
     course, memo, course_dir = loaded.course, loaded.memo, loaded.root
     assert course is not None
@@ -214,6 +217,9 @@ class PdfStep:
                 names.append(target.name)
         finally:
             self.pdfs.close()
+        if self.pdfs.parts is not None:
+            cards = sum(len(part.cards) for part in self.pdfs.parts)
+            result.notes.append(pdf.split_note(course, cards, pdf.split_limit(), names))
         # A course that grew past the split limit (or shrank below it) must not leave its
         # PDFs of the other naming behind; only files flashgen wrote (a user's
         # <id>-guide-annotated.pdf has the same shape).

@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -43,6 +44,19 @@ from flashgen.render.formula_worker import Conversion, convert_all, timed_out, t
 
 #: Formulas checked by Typst in one compile before any is checked alone.
 GROUP = 64
+
+#: The checked formulas' file in the cache folder (:func:`default_cache_dir`).
+FORMULA_CACHE = "typst-formulas"
+
+
+def default_cache_dir() -> Path:
+    """Where the PDF caches live: ``$FLASHGEN_CACHE_DIR``, else the user's cache folder."""
+    configured = os.environ.get("FLASHGEN_CACHE_DIR", "").strip()
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "flashgen"
+
 
 #: The only code a formula may hold (tex2typst writes it for ``\\hspace`` and ``\\!``).
 _SAFE_CODE = re.compile(
@@ -389,7 +403,6 @@ def check_course_formulas(
     """``flashgen check``'s formula warnings: the PDF build's, without building."""
     if not uses:
         return
-    from flashgen.outputs.pdf import FORMULA_CACHE, default_cache_dir
     from flashgen.render.typst_markup import load_formula_cache
 
     path = (cache_dir or default_cache_dir()) / FORMULA_CACHE

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flashgen.course.coursefiles import read_media
+from flashgen.course.html_text import MAX_TAG, TAG_NAME, raw_html_pieces
+from flashgen.render.fast_markdown import fast_render
 
 if TYPE_CHECKING:  # imported where used: a build with nothing to render never loads them
     from markdown_it import MarkdownIt
@@ -97,9 +99,6 @@ ANKI_MARKUP = re.compile(r"\[(?=sound:|anki:|/?latex\]|/?\$\$?\])", re.IGNORECAS
 
 _ANKI_MATH = re.compile(r"\[/?\$\$?\]")
 _REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
-#: A tag longer than this is not looked for (keeps scanning raw HTML linear).
-_MAX_TAG = 4096
 
 
 #: MathJax commands refused in course text: those that set what MathJax's own safe extension
@@ -190,7 +189,7 @@ def raw_tag_allowed(tag: str) -> bool:
     """
     if tag.startswith("<!--"):
         return True
-    name = _TAG_NAME.match(tag)
+    name = TAG_NAME.match(tag)
     return name is not None and name.group(2).lower() in RAW_HTML_TAGS
 
 
@@ -205,7 +204,7 @@ def _only_allowed_html(md: MarkdownIt) -> None:
 
     def block(state: Any, start: int, end: int, silent: bool) -> bool:
         first = state.src[state.bMarks[start] + state.tShift[start] : state.eMarks[start]]
-        if first.startswith("<") and not raw_tag_allowed(first[:_MAX_TAG]):
+        if first.startswith("<") and not raw_tag_allowed(first[:MAX_TAG]):
             return False
         return html_block(state, start, end, silent)
 
@@ -263,7 +262,7 @@ def _unpaired_tags_as_text(state: Any) -> None:
         for token in block.children:
             if token.type != "html_inline":
                 continue
-            name = _TAG_NAME.match(token.content)
+            name = TAG_NAME.match(token.content)
             if name is None or name.group(2).lower() in _VOID or token.content.endswith("/>"):
                 continue
             key = name.group(2).lower()
@@ -278,64 +277,6 @@ def _unpaired_tags_as_text(state: Any) -> None:
             token.type = "text"
             if "flashgen.text_tags" in state.env:
                 state.env["flashgen.text_tags"].append(token.content)
-
-
-#: Names of HTML elements (beyond markdown-it's block names) that must not reach a deck name.
-_INLINE_ELEMENTS = frozenset({
-    "a", "abbr", "audio", "b", "bdi", "bdo", "br", "button", "canvas", "cite", "code", "data",
-    "del", "dfn", "em", "embed", "font", "i", "iframe", "img", "image", "input", "ins", "kbd",
-    "label", "map", "mark", "marquee", "math", "meter", "object", "output", "picture", "portal",
-    "q", "s", "samp", "script", "select", "slot", "small", "source", "span", "strong", "style",
-    "sub", "sup", "svg", "template", "textarea", "time", "u", "var", "video", "wbr",
-})  # fmt: skip
-
-
-def deck_name_text(title: str) -> tuple[str, list[tuple[int, str]]]:
-    """A course or chapter title as an Anki deck name, and the tags left out of it (offset in
-    ``title``, tag): an HTML element or comment, or any tag with attributes. Some Anki versions
-    show deck names as HTML, and a name cannot be escaped; ``<T>``-like tokens stay."""
-    if "<" not in title:
-        return title, []
-    from markdown_it.common.html_blocks import block_names
-
-    kept: list[str] = []
-    removed: list[tuple[int, str]] = []
-    offset = 0
-    for is_tag, piece in raw_html_pieces(title):
-        name = _TAG_NAME.match(piece)
-        if is_tag and (
-            name is None
-            or name.group(2).lower() in _INLINE_ELEMENTS
-            or name.group(2).lower() in block_names
-            or re.search(r"\s\S", piece[name.end() :])
-        ):
-            removed.append((offset, piece))
-        else:
-            kept.append(piece)
-        offset += len(piece)
-    return " ".join("".join(kept).split()), removed
-
-
-def raw_html_pieces(html: str) -> list[tuple[bool, str]]:
-    """Raw HTML (an HTML block's content) as ``(is_tag, text)`` pieces, in order."""
-    from markdown_it.common.html_re import HTML_TAG_RE
-
-    pieces: list[tuple[bool, str]] = []
-    start = 0
-    position = html.find("<")
-    while position != -1:
-        match = HTML_TAG_RE.match(html, position, min(len(html), position + _MAX_TAG))
-        if match is None:
-            position = html.find("<", position + 1)
-            continue
-        if match.start() > start:
-            pieces.append((False, html[start : match.start()]))
-        pieces.append((True, match.group()))
-        start = match.end()
-        position = html.find("<", start)
-    if start < len(html):
-        pieces.append((False, html[start:]))
-    return pieces
 
 
 def escape_raw_html(html: str) -> str:
@@ -504,175 +445,6 @@ def plain_text(html: str) -> str:
     import nh3
 
     return re.sub(r"\s+", " ", nh3.clean(html, tags=set())).strip()
-
-
-# --- The fast path -------------------------------------------------------------------------
-#
-# Most course text is prose with a little inline formatting. Parsing it with markdown-it and
-# sanitising the result costs ~100 µs a field, which at 50,000 notes (250,000 fields) dominates
-# a build. ``fast_render`` handles a deliberately small subset exactly as markdown-it + nh3
-# would, and returns ``None`` for anything else, which then takes the full path:
-#
-# * paragraphs of lines without leading or trailing white space, separated by empty lines;
-# * a line starts with a letter, digit (not ``1.``/``1)`` lists), ``(``, a quote, or one of the
-#   inline constructs below: never a block construct (heading, list, quote, fence, table, HTML);
-# * inline: plain text without ``\\ ` * _ ~ [ ] < & $`` (so no escapes, links, images, HTML,
-#   entities or strikethrough); ``*em*``/``_em_``/``**strong**``/``__strong__`` around plain
-#   text, opened after a space or ``(`` and closed before a space, end or ``.,;:!?)``;
-#   `` `code` `` without a space at either end; ``$math$`` following dollarmath's rules.
-#
-# tests/render/test_fast_markdown.py checks it against the full path on generated text.
-
-_PLAIN = re.compile(r"[^\\`*_~\[\]<&$]+")
-_ORDERED_LIST = re.compile(r"\d{1,9}[.)](?:\s|$)")
-_EMPHASIS_BEFORE = frozenset(" (")
-_EMPHASIS_AFTER = frozenset(" .,;:!?)")
-_LINE_START = frozenset("(\"'*_`$")
-
-
-def _escape_text(text: str) -> str:
-    """Text as nh3 serialises it (quotes stay as they are)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
-
-
-def _html_pieces(pieces: list[tuple[str, str]]) -> str:
-    out = []
-    for kind, content in pieces:
-        if kind == "text":
-            out.append(_escape_text(content))
-        elif kind == "code":
-            out.append(f"<code>{_escape_text(content)}</code>")
-        elif kind == "math":
-            out.append("\\(" + _escape_text(content) + "\\)")
-        else:
-            out.append(f"<{kind}>{_escape_text(content)}</{kind}>")
-    return "".join(out)
-
-
-def inline_pieces(
-    line: str, first_of_paragraph: bool, last_char: str
-) -> list[tuple[str, str]] | None:
-    """One line of inline Markdown in the fast subset as (kind, content) pieces, each what
-    markdown-it makes one token (or one emphasis around one text token) of: ``text``,
-    ``code``, ``math``, ``em`` or ``strong``; ``None`` outside the fast subset."""
-    out: list[tuple[str, str]] = []
-    i, n = 0, len(line)
-    while i < n:
-        plain = _PLAIN.match(line, i)
-        if plain is not None:
-            out.append(("text", plain.group()))
-            i = plain.end()
-            continue
-        char = line[i]
-        if char == "`":
-            end = line.find("`", i + 1)
-            if end <= i + 1 or (end + 1 < n and line[end + 1] == "`"):
-                return None
-            code = line[i + 1 : end]
-            if code[0] == " " or code[-1] == " ":
-                return None
-            out.append(("code", code))
-            i = end + 1
-        elif char == "$":
-            end = line.find("$", i + 1)
-            if end <= i + 1:  # no closing $, or "$$"
-                return None
-            math = line[i + 1 : end]
-            before = line[i - 1] if i else ("" if not first_of_paragraph else last_char)
-            after = line[end + 1] if end + 1 < n else ""
-            if (
-                math[0].isspace()
-                or math[-1].isspace()
-                or math[-1] == "\\"
-                or before.isdigit()
-                or after.isdigit()
-                or after == "$"
-            ):
-                return None
-            out.append(("math", math))
-            i = end + 1
-        elif char in "*_":
-            size = 2 if line.startswith(char * 2, i) else 1
-            start = i + size
-            if i and line[i - 1] not in _EMPHASIS_BEFORE:
-                return None
-            inner = _PLAIN.match(line, start)
-            if inner is None:
-                return None
-            end = inner.end()
-            text = inner.group()
-            if (
-                not line.startswith(char * size, end)
-                or (end + size < n and line[end + size] not in _EMPHASIS_AFTER)
-                or not text[0].isalnum()
-                or not text[-1].isalnum()
-            ):
-                return None
-            tag = "strong" if size == 2 else "em"
-            out.append((tag, text))
-            i = end + size
-        else:
-            return None
-    return out
-
-
-def fast_paragraphs(
-    text: str, inline: bool = False
-) -> list[tuple[int, list[list[tuple[str, str]]]]] | None:
-    """``text`` in the fast subset as paragraphs: (the number of its first line, counted from
-    0, and each line's :func:`inline_pieces`); ``None`` outside the fast subset."""
-    if inline:
-        if not text or not text.isprintable() or text != text.strip():
-            return None
-        pieces = inline_pieces(text, True, text[-1])
-        return None if pieces is None else [(0, [pieces])]
-    paragraphs: list[tuple[int, list[list[tuple[str, str]]]]] = []
-    lines: list[str] = []
-    start = 0
-    for number, line in enumerate([*text.split("\n"), ""]):
-        if line:
-            if not line.isprintable() or line != line.strip():
-                return None
-            first = line[0]
-            if not (first.isalnum() or first in _LINE_START):
-                return None
-            if first.isdigit() and _ORDERED_LIST.match(line):
-                return None
-            if not lines:
-                start = number
-            lines.append(line)
-        elif lines:
-            last_char = lines[-1][-1]
-            found = []
-            for index, part in enumerate(lines):
-                pieces = inline_pieces(part, index == 0, last_char)
-                if pieces is None:
-                    return None
-                found.append(pieces)
-            paragraphs.append((start, found))
-            lines = []
-    return paragraphs if paragraphs else None
-
-
-def fast_render(text: str, inline: bool = False) -> str | None:
-    """``text`` rendered as :meth:`HtmlRenderer.render` would, when it is simple enough.
-
-    ``None`` means "not in the fast subset": render it with the full parser.
-    """
-    paragraphs = fast_paragraphs(text, inline)
-    if paragraphs is None:
-        return None
-    if inline:
-        return _html_pieces(paragraphs[0][1][0])
-    return "\n".join(
-        "<p>" + "\n".join(_html_pieces(line) for line in lines) + "</p>" for _, lines in paragraphs
-    )
 
 
 def table_columns(tokens: Sequence[Token], start: int) -> int:

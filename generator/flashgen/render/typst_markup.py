@@ -40,12 +40,12 @@ from typing import Any
 from markdown_it.token import Token
 
 from flashgen.diagnostics import Location
+from flashgen.render.fast_markdown import fast_paragraphs
 from flashgen.render.formula_worker import BackgroundConverter
 from flashgen.render.formulas import check_formulas, formula_offsets, locate, messages, rules_digest
 from flashgen.render.formulas import valid_cached as _valid_cached
 from flashgen.render.markdown import (
     alt_text,
-    fast_paragraphs,
     media_name,
     parser,
     raw_html_pieces,
@@ -307,7 +307,8 @@ class TypstRenderer:
 
     def _fast(self, text: str, inline: bool, state: _State, cloze: bool = False) -> str | None:
         """What the token renderer makes of ``text`` in the fast subset of
-        :func:`flashgen.render.markdown.fast_paragraphs`, without markdown-it; ``None`` outside it.
+        :func:`flashgen.render.fast_markdown.fast_paragraphs`, without markdown-it; ``None``
+        outside it.
 
         Cloze text (its deletions already markers) takes it only when it is one plain line:
         markdown-it reads a marker as it reads a letter, so the text is one text token.

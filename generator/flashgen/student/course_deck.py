@@ -55,7 +55,7 @@ class CourseDeck:
     notes: tuple[CourseNote, ...]  #: in learning order, retired notes last
     note_types: dict[str, NoteTypeSpec]  #: by kind
     media: dict[str, Path]
-    #: The published package itself (:class:`flashgen.outputs.apkg.AnkiPackage`).
+    #: The published package itself (:class:`flashgen.outputs.package.AnkiPackage`).
     package: Any
 
     def media_data(self, name: str) -> bytes:

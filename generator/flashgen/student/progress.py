@@ -192,7 +192,7 @@ def read_history(anki: StudentAnki, study: StudySet) -> StudentHistory:
 
 
 def _parent_deck_name(study: StudySet) -> str:
-    from flashgen.outputs.apkg import deck_name
+    from flashgen.outputs.package import deck_name
 
     return deck_name(study.course.title)
 

@@ -113,7 +113,7 @@ def _facts(question: Question) -> tuple[Any, ...]:
 
 def read_config(value: Any, diag: Diagnostics, location: Location) -> QualityConfig | None:
     """course.yaml's ``quality:`` mapping: rule name -> level, or {level:, thresholds...}."""
-    from flashgen.course.loader import YamlMap
+    from flashgen.course.positions import YamlMap
 
     if value is None:
         return DEFAULT_CONFIG
