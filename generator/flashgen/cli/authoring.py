@@ -1,4 +1,4 @@
-"""The ``flashgen`` command: a thin layer that parses options, calls a stage, reports."""
+"""The instructor's commands: check, build, diff, preview, init, new, schema, stats."""
 
 from __future__ import annotations
 
@@ -8,64 +8,27 @@ from pathlib import Path
 
 import click
 
-from flashgen import __version__
 from flashgen.atomic import OutputError
-from flashgen.course.discovery import find_course
-from flashgen.course.reader import COURSE_FILE
+from flashgen.cli.main import (
+    CARD_SIZE_CHOICES,
+    COURSE_DIR,
+    EXIT_BAD_OUTPUT_FOLDER,
+    EXIT_MISSING_EXTRA,
+    EXIT_WRITE_FAILED,
+    OUTPUT_FORMAT,
+    PAPER_CHOICES,
+    VERBOSE,
+    course_for,
+    main,
+    report,
+)
 from flashgen.course.schema import QUESTION_TYPES
-from flashgen.diagnostics import CourseError, Diagnostics, display_path, plural
+from flashgen.diagnostics import CourseError, display_path, plural
 from flashgen.outputs.folder import OutputFolderRefused, check_output_folder
 from flashgen.pipeline.build import OUTPUT_KINDS
 from flashgen.pipeline.build import build as run_build
 from flashgen.terminal import StepBar
 from flashgen.terminal import wanted as progress_wanted
-
-COURSE_DIR = click.argument(
-    "course_dir",
-    required=False,
-    type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
-)
-
-VERBOSE = click.option(
-    "-v",
-    "--verbose",
-    is_flag=True,
-    help="Also say what was reused from the cache and what was computed (on standard error).",
-)
-
-OUTPUT_FORMAT = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for editors and CI tools.",
-)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80})
-@click.version_option(__version__, "-V", "--version", prog_name="flashgen")
-def main() -> None:
-    """Turn a course kept as YAML files into an Anki deck and printable flashcards.
-
-    A course is a folder holding course.yaml (id, title, chapters) and one YAML file per
-    concept, each naming the concepts to learn before it, with questions about it. Every
-    command takes the course folder as its argument; without it, the course is the nearest
-    folder at or above the working folder that holds course.yaml (or a cards/ folder that
-    does), as git finds its repository.
-
-    \b
-    The loop:
-      flashgen init my-course     start a new course (passes check, builds)
-      cd my-course                commands find the course from inside it
-      flashgen new concept kv-cache --chapter ch1 --after spaced-repetition
-      flashgen check              every problem, located: path:line:col
-      flashgen preview --serve    every card as Anki shows it, live in a browser
-      flashgen build              output/<id>.apkg, -cards.pdf, -guide.pdf
-      flashgen diff               what the next import does to students
-    \b
-    Format: docs/format.md. Each command's options: flashgen COMMAND --help.
-    """
 
 
 @main.command()
@@ -113,46 +76,6 @@ def check(course_dir: Path | None, output_format: str, strict: bool, verbose: bo
             click.echo(f"{course_dir}: {diag.summary()}")
     failed = diag.has_errors or (strict and bool(diag.warnings))
     sys.exit(1 if failed else 0)
-
-
-def course_for(course_dir: Path | None, quiet: bool = False) -> tuple[Path, Path]:
-    """The course named on the command line, else the nearest one found upwards from here
-    (announced on standard error); and the folder that default outputs go into."""
-    if course_dir is not None:
-        return course_dir, Path(".")
-    found = find_course()
-    if not found.found:
-        click.echo(
-            f"error: no course here: no {COURSE_FILE} in {Path.cwd()} or a folder above it "
-            f"(nor in a cards/ folder); name the course folder, or start one with "
-            f"`flashgen init DIR`",
-            err=True,
-        )
-        sys.exit(1)
-    if not quiet:
-        click.echo(f"using course {found.course_dir}", err=True)
-    return found.course_dir, found.base
-
-
-def report(diag: Diagnostics) -> None:
-    """Print diagnostics to standard error (used by commands that write files)."""
-    if len(diag):
-        click.echo(diag.render_text(), err=True)
-
-
-#: The PDF options, spelled out here so that the command line does not import the typesetter
-#: (tests/outputs/test_pdf.py checks them against flashgen.outputs.pdf).
-PAPER_CHOICES = ["a4", "letter"]
-CARD_SIZE_CHOICES = {
-    "eighth": "8 a page (2 x 4), about A7",
-    "index": "5 x 3 in index cards, 3 a page",
-    "business": "85 x 55 mm business cards, 10 a page on A4",
-}
-
-#: Exit status when an output file cannot be written (permissions, full disk, ...).
-EXIT_WRITE_FAILED = 3
-#: Exit status when ``-o`` names a folder flashgen may not write into (like a bad option).
-EXIT_BAD_OUTPUT_FOLDER = 2
 
 
 @main.command()
@@ -310,187 +233,6 @@ def diff(course_dir: Path | None, output_format: str, rename_decks: bool) -> Non
         click.echo(json.dumps(changes.as_json(), indent=2, ensure_ascii=False))
     else:
         click.echo(changes.render_text())
-
-
-@main.command()
-@COURSE_DIR
-@click.option(
-    "--collection",
-    metavar="PATH|PROFILE",
-    is_flag=False,
-    flag_value="",
-    help="The student's collection file, profile folder or Anki profile name (alone: the "
-    "profile Anki opens by default). Anki must be closed.",
-)
-@click.option(
-    "--anki-connect",
-    metavar="URL",
-    is_flag=False,
-    flag_value="http://127.0.0.1:8765",
-    help="Talk to the running Anki through the AnkiConnect add-on (alone: http://127.0.0.1:8765).",
-)
-@click.option(
-    "--anki-connect-remote",
-    is_flag=True,
-    help="Allow an --anki-connect URL on another computer (whoever reaches AnkiConnect's port "
-    "controls the whole collection; by default only this computer is asked).",
-)
-@click.option("--apply", is_flag=True, help="Do it (after Anki's own backup); default: dry run.")
-@click.option(
-    "--delete-retired",
-    is_flag=True,
-    help="Delete retired notes (listed first) instead of suspending their cards.",
-)
-def sync(
-    course_dir: Path | None,
-    collection: str | None,
-    anki_connect: str | None,
-    anki_connect_remote: bool,
-    apply: bool,
-    delete_retired: bool,
-) -> None:
-    """Bring one student's Anki in line with COURSE_DIR, doing what an import cannot.
-
-    Adds new notes; updates changed notes' fields and adds flashgen's tags (the student's own
-    tags, flags and notes stay); updates note types; suspends retired notes' cards (or
-    deletes the notes with --delete-retired); moves cards out of renamed decks; puts new
-    cards (never reviewed ones) into the course's learning order. Review history and the
-    scheduling of reviewed cards are never touched.
-
-    A dry run by default: prints the plan in the words of `flashgen diff`. With --apply it
-    makes Anki's own backup of the collection (in the collection's backups folder), does the
-    plan, and checks that everything applied.
-
-    \b
-    Examples:
-      flashgen sync cards --collection             the plan, default profile
-      flashgen sync cards --collection "User 1" --apply
-      flashgen sync cards --collection col.anki2 --apply --delete-retired
-      flashgen sync cards --anki-connect --apply   Anki open, with AnkiConnect
-
-    Exit status: 0 done (or nothing to do), 1 the course has errors, the
-    collection cannot be opened or part of the plan did not apply, 2 bad
-    command line.
-    """
-    from flashgen.student.sync import run_sync
-
-    if collection is not None and anki_connect is not None:
-        raise click.UsageError("give --collection or --anki-connect, not both")
-    if collection is None and anki_connect is None:
-        raise click.UsageError(
-            "say which Anki: --collection PATH|PROFILE (Anki closed) or --anki-connect (Anki open)"
-        )
-    if anki_connect_remote and anki_connect is None:
-        raise click.UsageError("--anki-connect-remote goes with --anki-connect URL")
-    course_dir, _ = course_for(course_dir)
-    sys.exit(run_sync(course_dir, collection, anki_connect, apply, delete_retired, click.echo,
-                      anki_connect_remote))  # fmt: skip
-
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[COURSE_DIR]")
-@click.option(
-    "--collection",
-    metavar="PATH|PROFILE",
-    is_flag=False,
-    flag_value="",
-    help="The student's collection file, profile folder or profile name (alone: "
-    "the profile Anki opens by default). Anki must be closed; it is only read.",
-)
-@click.option(
-    "--anki-connect",
-    metavar="URL",
-    is_flag=False,
-    flag_value="http://127.0.0.1:8765",
-    help="Read the running Anki through AnkiConnect (alone: http://127.0.0.1:8765).",
-)
-@click.option(
-    "--anki-connect-remote",
-    is_flag=True,
-    help="Allow an --anki-connect URL on another computer (whoever reaches AnkiConnect's port "
-    "controls the whole collection; by default only this computer is asked).",
-)
-@click.option(
-    "--from-json",
-    "from_json",
-    is_flag=True,
-    help="Merge students' `--format json` files (given after it) into a class view.",
-)
-@OUTPUT_FORMAT
-@click.option(
-    "--html",
-    "html_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the concept map coloured by state, with what to study next.",
-)
-@click.option(
-    "-o",
-    "--output",
-    "output_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the table or JSON to this file (atomically) instead of printing it.",
-)
-def progress(
-    paths: tuple[Path, ...],
-    collection: str | None,
-    anki_connect: str | None,
-    anki_connect_remote: bool,
-    from_json: bool,
-    output_format: str,
-    html_file: Path | None,
-    output_file: Path | None,
-) -> None:
-    """Where a student stands in COURSE_DIR's prerequisite graph, from their Anki.
-
-    For each concept: its cards (new, learning, review), lapses and the probability of
-    recalling it now (Anki's FSRS memory state, or an FSRS estimate from the review log),
-    and its state: mastered, in progress, struggling or not started. Then what is ready to
-    learn (every prerequisite mastered) and, for each struggling concept, its weak
-    prerequisites to review first; each set with an Anki search that opens its cards.
-    States, thresholds and the JSON format: docs/progress.md.
-
-    \b
-    Examples:
-      flashgen progress cards --collection              default Anki profile
-      flashgen progress cards --collection ~/col.anki2 --html progress.html
-      flashgen progress cards --anki-connect            Anki open (AnkiConnect)
-      flashgen progress cards --collection --format json -o me.json
-      flashgen progress cards --from-json class/*.json  class view of shared files
-
-    \b
-    Exit status: 0, 1 the course has errors or the student's Anki or a JSON file
-    cannot be read, 2 bad command line, 3 an output file could not be written.
-    """
-    from flashgen.student.progress_command import run_class, run_student
-
-    sources = [collection is not None, anki_connect is not None, from_json]
-    if sum(sources) != 1:
-        raise click.UsageError(
-            "say whose progress: --collection PATH|PROFILE (Anki closed), --anki-connect "
-            "(Anki open) or --from-json FILE... (students' exported files)"
-        )
-    if anki_connect_remote and anki_connect is None:
-        raise click.UsageError("--anki-connect-remote goes with --anki-connect URL")
-    if from_json:
-        if html_file is not None:
-            raise click.UsageError("--html draws one student's map; not with --from-json")
-        files = [p for p in paths if not p.is_dir()]
-        folders = [p for p in paths if p.is_dir()]
-        if not files:
-            raise click.UsageError("--from-json needs the students' JSON files after it")
-        if len(folders) > 1:
-            raise click.UsageError("name at most one course folder")
-        course_dir = folders[0] if folders else None
-        sys.exit(run_class(course_dir, files, output_format, output_file, click.echo))
-    if len(paths) > 1:
-        raise click.UsageError(f"one course folder, not {len(paths)} paths")
-    course_dir, _ = course_for(paths[0] if paths else None)
-    sys.exit(run_student(course_dir, collection, anki_connect, output_format, html_file,
-                         output_file, click.echo, anki_connect_remote))  # fmt: skip
-
-
-#: Exit status when the preview extra (anki, watchfiles) is not installed.
-EXIT_MISSING_EXTRA = 4
 
 
 @main.command()
