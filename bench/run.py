@@ -17,6 +17,7 @@ Rows:
   rebuild, 1 file       after editing one concept file's summary
 
 Usage:
+  python bench/run.py targets [--quick] ...   issue 14's targets (see bench/targets.py)
   python bench/run.py [--sizes 1000,10000] [--rounds 3] [--ankdown PATH] [--pdf]
                       [--work DIR] [--json FILE]
 
@@ -36,6 +37,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -108,10 +110,10 @@ def _tree_rss_kib(pid: int) -> int:
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
     """Run ``command``; its wall time and peak memory (whole process tree)."""
+    # stderr into a file, not a pipe: a build's warnings can fill a pipe and block it.
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read after the process ends)
     start = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     peak = 0
     done = threading.Event()
 
@@ -128,7 +130,9 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read() if process.stderr else ""
+    errors.seek(0)
+    stderr = errors.read()
+    errors.close()
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr}")
     return Sample(seconds, peak / 1024)
@@ -298,6 +302,11 @@ def _verdict(what: str, value: float, limit: float, unit: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["targets"]:
+        from targets import main as targets
+
+        return targets(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated concept counts")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (1 above 20,000 concepts)")

@@ -47,10 +47,6 @@ def pdf_bytes(output: Path) -> dict[str, bytes]:
     return {name: (output / name).read_bytes() for name in NAMES}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pipeline keeps up-to-date PDFs without replaying their warnings (open defect)",
-)
 def test_an_unchanged_course_is_not_typeset_again_and_still_warns(course, tmp_path) -> None:
     output = tmp_path / "out"
     first = build(course, output, only=("pdf",))

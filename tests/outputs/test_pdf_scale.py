@@ -241,3 +241,18 @@ def test_stale_pdfs_only_matches_the_courses_own_names(tmp_path) -> None:
     keep = {mine[2]}
     found = pdf.stale_pdfs(tmp_path, course, ("cards", "guide"), keep)
     assert sorted(path.name for path in found) == sorted(set(mine) - keep)
+
+
+def test_an_unchanged_split_build_prints_its_split_line_again(
+    course_dir, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("FLASHGEN_PDF_SPLIT_CARDS", "60")
+    args = ["build", str(course_dir), "-o", str(tmp_path), "--only", "pdf"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    (split,) = [line for line in first.output.splitlines() if "more than 60 for one PDF" in line]
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert "wrote " not in second.output  # every PDF was kept
+    assert second.output.count(" is up to date (nothing changed)") == 8
+    assert split in second.output.splitlines()

@@ -34,7 +34,7 @@ from flashgen import __version__
 from flashgen.atomic import OutputError, read_sealed, write_sealed
 
 #: Bump whenever a stored value's shape or meaning changes.
-FORMAT = 4
+FORMAT = 5
 MAGIC = b"flashgen-memo\x00"
 #: Kinds whose entries are kept even when a run did not use them (each names an output file).
 KEPT_KINDS = frozenset({"output"})

@@ -6,6 +6,12 @@ file, templates, media, and ``SOURCE_DATE_EPOCH`` when set) and its file is stil
 written (size, times, inode). For the deck the ledger's text is part of its inputs: it is
 rewritten with the deck. Without ``SOURCE_DATE_EPOCH`` a kept deck's notes carry the time it
 was built, which is right: nothing in it changed. After any change the deck is built whole.
+
+Each record also holds what producing its output reported (warnings, and for the PDFs the
+build's notes such as the split line), replayed when the output is kept: an unchanged build
+says what a build that wrote the outputs would say. For the deck that is what its ledger
+still implies (a published deck name kept, say), not what was said once on publishing (a
+ledger started, decks renamed), which the ledger now records.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from flashgen.course.coursefiles import (
     read_regular_file,
 )
 from flashgen.course.loader import MAX_FILE_BYTES
-from flashgen.diagnostics import Diagnostics
+from flashgen.diagnostics import Diagnostic, Diagnostics
 from flashgen.outputs.folder import written_before
 from flashgen.pipeline.cache import Memo, cache_root, digest
 from flashgen.pipeline.load import Loaded
@@ -154,7 +160,8 @@ def write_deck(
     ledger = ledger_path(course_dir)
     found, previous = memo.get("output", record)
     result.written.append(target)
-    if found and previous == (deck_key, file_digest(ledger), signature(target)):
+    if found and previous[:3] == (deck_key, file_digest(ledger), signature(target)):
+        result.diagnostics.items.extend(previous[3])
         result.unchanged.append(target)
         return
     progress("writing Anki deck")
@@ -167,7 +174,13 @@ def write_deck(
     if update_ledger and write_ledger(prepared.path, prepared.publication.ledger):
         result.ledger = prepared.path
     if update_ledger:  # a read-only build (the preview's) writes into a scratch folder
-        memo.put("output", record, (deck_key, file_digest(ledger), signature(target)))
+        replayed = prepared.publication.diagnostics
+        if result.ledger is not None:  # what the new ledger implies, not what changed it
+            replayed = prepare(
+                rendered.package(course_dir), course, course_dir, timestamp, rename_decks
+            ).publication.diagnostics
+        remembered = (deck_key, file_digest(ledger), signature(target), tuple(replayed.items))
+        memo.put("output", record, remembered)
     else:
         memo.forget("output", record)
 
@@ -195,6 +208,8 @@ class PdfStep:
     key: bytes
     pdfs: Pdfs | None = None
     kept: list[Path] = field(default_factory=list)
+    #: The build's notes on the kept PDFs, as said when they were written.
+    kept_notes: tuple[str, ...] = ()
 
     def write(self, result: BuildResult, remember: bool = True) -> None:
         """Write the PDFs typeset (after the deck), remove those of another naming."""
@@ -205,9 +220,11 @@ class PdfStep:
         if self.pdfs is None:
             result.written.extend(self.kept)
             result.unchanged.extend(self.kept)
+            result.notes.extend(self.kept_notes)
             return
         names: list[str] = []
         written: list[Any] = []
+        notes: list[str] = []
         try:
             for name in self.pdfs.names():
                 target = self.output_dir / pdf.pdf_name(course, name)
@@ -219,7 +236,8 @@ class PdfStep:
             self.pdfs.close()
         if self.pdfs.parts is not None:
             cards = sum(len(part.cards) for part in self.pdfs.parts)
-            result.notes.append(pdf.split_note(course, cards, pdf.split_limit(), names))
+            notes.append(pdf.split_note(course, cards, pdf.split_limit(), names))
+        result.notes.extend(notes)
         # A course that grew past the split limit (or shrank below it) must not leave its
         # PDFs of the other naming behind; only files flashgen wrote (a user's
         # <id>-guide-annotated.pdf has the same shape).
@@ -230,7 +248,9 @@ class PdfStep:
         for name in names:
             written.append((name, signature(self.output_dir / name)))
         if remember:
-            self.loaded.memo.put("output", self.record, (self.key, tuple(written)))
+            warnings = tuple(self.pdfs.diagnostics.items)
+            remembered = (self.key, tuple(written), warnings, tuple(notes))
+            self.loaded.memo.put("output", self.record, remembered)
         else:
             self.loaded.memo.forget("output", self.record)
 
@@ -258,6 +278,9 @@ def write_pdfs(
         kept = [(output_dir / name, sig) for name, sig in previous[1]]
         if all(sig is not None and signature(path) == sig for path, sig in kept):
             step.kept = [path for path, _ in kept]
+            warnings: tuple[Diagnostic, ...] = previous[2]
+            loaded.diagnostics.items.extend(warnings)
+            step.kept_notes = previous[3]
             return step
     progress("typesetting PDFs")
     step.pdfs = typeset_pdfs(rendered, loaded.root, timestamp, paper, card_size, memo)
