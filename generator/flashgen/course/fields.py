@@ -7,12 +7,13 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from flashgen.course import schema
 from flashgen.course.model import Reference
-from flashgen.course.positions import PLAIN_LINE, YamlList, YamlMap, locate_offset
+from flashgen.course.positions import PLAIN_LINE, TextSource, YamlList, YamlMap, locate_offset
 from flashgen.course.quality import DEFAULT_CONFIG, RULES, QualityConfig, rule_hint
 from flashgen.course.quality import read_config as read_quality_config
 from flashgen.diagnostics import Diagnostics, Location
@@ -256,35 +257,93 @@ def tag_problem(text: str) -> str:
     return ""
 
 
-class FieldLocations(dict[str, Location]):
+class FieldLocations(Mapping[str, Location]):
     """Where each value of a mapping starts, and where any character of its text was written.
 
     Offsets count in the text as the model stores it (stripped of surrounding white space).
-    Keeps only what locating needs, not the mapping: the model lives as long as the build,
-    and every object it keeps alive slows Python's garbage collector on a large course.
+    Keeps only what locating needs, not the mapping, and packed: the file's path once, the
+    keys and their lines and columns as two tuples (each :class:`Location` is made when asked
+    for). The model lives as long as the build, and a large course has hundreds of thousands
+    of these positions: as objects they were the largest part of its memory.
     """
 
-    __slots__ = ("_lists", "_texts")
+    __slots__ = ("_keys", "_lists", "_marks", "_path", "_texts")
+
+    _path: Path | None
+    _keys: tuple[str, ...]
+    _marks: tuple[int, ...]
+    _texts: dict[str, TextSource] | None
+    _lists: dict[str, tuple[tuple[tuple[int, int], ...], dict[int, TextSource]]] | None
 
     def __init__(self, mapping: YamlMap):
-        super().__init__(mapping.value_locations)
-        self._texts = mapping.text_sources
-        self._lists = mapping.text_lists
+        locations = mapping.value_locations
+        #: One file's mapping: every position is in the same file.
+        self._path = next(iter(locations.values())).path if locations else None
+        self._keys = tuple(locations)
+        self._marks = tuple(n for loc in locations.values() for n in (loc.line, loc.column))
+        self._texts = mapping.text_sources or None
+        self._lists = mapping.text_lists or None
+
+    @classmethod
+    def _restore(cls, path: Path | None, keys: tuple[str, ...], marks: tuple[int, ...],
+                 texts: dict[str, TextSource] | None, lists: Any) -> FieldLocations:  # fmt: skip
+        self = cls.__new__(cls)
+        self._path, self._keys, self._marks, self._texts, self._lists = (
+            path,
+            keys,
+            marks,
+            texts,
+            lists,
+        )
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FieldLocations._restore, (
+            self._path, self._keys, self._marks, self._texts, self._lists
+        )  # fmt: skip
+
+    def __getitem__(self, key: str) -> Location:
+        try:
+            index = self._keys.index(key)
+        except ValueError:
+            raise KeyError(key) from None
+        assert self._path is not None
+        return Location(self._path, self._marks[2 * index], self._marks[2 * index + 1])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"FieldLocations({dict(self.items())!r})"
 
     def locate(self, key: str, offset: int, index: int | None = None) -> Location | None:
         """Where character ``offset`` of the value of ``key`` (or of its item ``index``) was
         written; ``None`` for a key that was not written."""
-        items = self._lists.get(key)
-        if items is not None and index is not None and key in self:
+        items = self._lists.get(key) if self._lists else None
+        if key not in self:
+            return None
+        start = self[key]
+        if items is not None and index is not None:
             marks, sources = items
             if not 0 <= index < len(marks):
                 return None
-            start = Location(self[key].path, *marks[index])
+            start = Location(start.path, *marks[index])
             source = sources.get(index, PLAIN_LINE)
-        elif key in self:
-            start, source = self[key], self._texts.get(key, PLAIN_LINE)
+        elif self._texts:
+            source = self._texts.get(key, PLAIN_LINE)
         else:
-            return None
+            source = PLAIN_LINE
         text = source[2]
         return locate_offset(start, source, offset + len(text) - len(text.lstrip()))
 

@@ -38,6 +38,11 @@ FORMAT = 5
 MAGIC = b"flashgen-memo\x00"
 #: Kinds whose entries are kept even when a run did not use them (each names an output file).
 KEPT_KINDS = frozenset({"output"})
+#: A table's value for an entry whose bytes were let go once unpickled: the file still holds
+#: them (a large course's entries would otherwise be in memory twice, as bytes and as values).
+ON_DISK = b""
+#: Kinds of large values asked for about once a run: their bytes are let go once unpickled.
+RELEASED_KINDS = frozenset({"concept", "notes"})
 #: Libraries whose versions shape what is cached.
 LIBRARIES = ("pyyaml", "markdown-it-py", "mdit-py-plugins", "nh3", "genanki", "jinja2", "typst")
 
@@ -135,6 +140,8 @@ class Memo:
         """``(True, value)`` for a stored result, else ``(False, None)``; counted."""
         table = self._table(kind)
         data = table.get(key)
+        if data is ON_DISK:
+            data = self._restore(kind).get(key)
         if data is not None:
             try:
                 value = pickle.loads(data)
@@ -144,6 +151,8 @@ class Memo:
             else:
                 if (kind, key) not in self._fresh:
                     self.hits[kind] += 1
+                    if self.folder is not None and kind in RELEASED_KINDS:
+                        table[key] = ON_DISK  # read again only if the file is rewritten
                 self._used[kind].add(key)
                 return True, value
         self.misses[kind] += 1
@@ -155,6 +164,8 @@ class Memo:
     def put_pickled(self, kind: str, key: bytes, data: bytes) -> None:
         """Store a value already pickled (by a worker process)."""
         table = self._table(kind)
+        if table.get(key) is ON_DISK:
+            table = self._restore(kind)
         if table.get(key) != data:
             table[key] = data
             self._changed.add(kind)
@@ -202,6 +213,21 @@ class Memo:
         entries = stored[1]
         return entries if isinstance(entries, dict) else {}
 
+    def _restore(self, kind: str) -> dict[bytes, bytes]:
+        """The table of ``kind`` with every entry let go read again from its file (an entry
+        the file no longer holds is dropped)."""
+        table = self._stored[kind]
+        on_disk = self._read(kind)
+        for key in [key for key, data in table.items() if data is ON_DISK]:
+            data = on_disk.get(key)
+            if data is None:
+                del table[key]
+                self._used[kind].discard(key)
+                self._changed.add(kind)
+            else:
+                table[key] = data
+        return table
+
     def save(self) -> None:
         """Write every kind that changed or holds entries this run did not use."""
         if self.folder is None:
@@ -214,6 +240,8 @@ class Memo:
                 self._changed.add(kind)
             if kind not in self._changed:
                 continue
+            if ON_DISK in table.values():
+                table = self._restore(kind)
             with contextlib.suppress(OSError, OutputError):
                 write_sealed(self.folder / kind, (self.context, table), MAGIC)
         self._changed.clear()

@@ -373,14 +373,16 @@ def _duplicates(
     if not near_on:
         return
     threshold = config.param(near_rule, "similarity")
-    first_with_key: dict[tuple[int, ...], int] = {}
+    # By the key's hash, not the key: a course's keys as tuples were its largest transient
+    # memory, and a rare collision only adds a candidate that the similarity check rejects.
+    first_with_key: dict[int, int] = {}
     for index, (path, fact) in enumerate(facts):
         mine = fact[7]
         if not mine:
             continue
         candidates = []
         for key in _neighbourhood(mine):
-            earlier = first_with_key.setdefault(key, index)
+            earlier = first_with_key.setdefault(hash(key), index)
             if earlier != index:
                 candidates.append(earlier)
         if exact_of[index] is not None or not candidates:
