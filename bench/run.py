@@ -108,8 +108,9 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
-    """Run ``command``; its wall time and peak memory (whole process tree)."""
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
+    """Run ``command`` to its end: wall seconds, the process tree's peak RSS and the largest
+    single process's peak RSS (KiB); fail loudly if it fails."""
     # stderr into a file, not a pipe: a build's warnings can fill a pipe and block it.
     errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read after the process ends)
     start = time.perf_counter()
@@ -125,7 +126,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, status, _ = os.wait4(process.pid, 0)
+    _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
@@ -134,8 +135,14 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
     stderr = errors.read()
     errors.close()
     if process.returncode != 0:
-        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr}")
-    return Sample(seconds, peak / 1024)
+        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr[-4000:]}")
+    return seconds, peak, usage.ru_maxrss
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Sample:
+    """Run ``command``; its wall time and peak memory (whole process tree)."""
+    seconds, tree_kib, _ = run_measured(command, env)
+    return Sample(seconds, tree_kib / 1024)
 
 
 def edit_one_file(course: Path, round_number: int) -> None:

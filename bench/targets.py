@@ -39,8 +39,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -52,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from gencourse import write_course  # noqa: E402
-from run import _tree_rss_kib, find_ankdown, machine  # noqa: E402
+from run import find_ankdown, machine, run_measured  # noqa: E402
 
 SIZES = {"build": 500, "apkg": 10_000, "large": 50_000}
 QUICK_SIZES = {"build": 40, "apkg": 1_000, "large": 2_000}
@@ -112,32 +110,8 @@ class Series:
 
 def measure(command: list[str], env: dict[str, str]) -> Run:
     """Run ``command`` to its end; fail loudly if it fails."""
-    # stderr into a file, not a pipe: a build's warnings can fill a pipe and block it.
-    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read after the process ends)
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_kib(process.pid))
-            done.wait(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    errors.seek(0)
-    stderr = errors.read()
-    errors.close()
-    if process.returncode != 0:
-        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr[-4000:]}")
-    return Run(seconds, peak / 1024, usage.ru_maxrss / 1024)
+    seconds, tree_kib, largest_kib = run_measured(command, env)
+    return Run(seconds, tree_kib / 1024, largest_kib / 1024)
 
 
 def environment(cache: Path, **extra: str) -> dict[str, str]:
